@@ -1,0 +1,7 @@
+"""Formulation blocks: the base ILP (Ch. 5) and the mixins of Chs. 6-9.
+
+Importing this package registers the built-in formulations in
+:data:`layerplan.registry.formulations`.
+"""
+
+from layerplan.formulations import base, preload  # noqa: F401  (registration)

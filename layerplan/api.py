@@ -1,0 +1,42 @@
+"""Python entry points: build, solve and collect in one call."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from layerplan.build import build_model, compose
+from layerplan.latency import LatencyParams, analytic_params
+from layerplan.results import collect
+from layerplan.scenario import Scenario
+from layerplan.solve import solve
+
+
+def active_caps(built) -> list[str]:
+    caps = []
+    if getattr(built.base.config, "memory", False) and hasattr(built.base, "memory_Constraint"):
+        caps.append("memory per device (Eq. (5.2))")
+    for key, blk in built.ctx.active.items():
+        if hasattr(blk, "describe"):
+            caps.append(blk.describe())
+    pinned = built.ctx.params.pinned
+    if pinned:
+        caps.append("pinned layers " + ", ".join(f"{built.ctx.params.layers[l]}->{built.ctx.params.devices[d]}" for l, d in pinned.items()))
+    return caps
+
+
+def solve_scenario(
+    scenario: Scenario,
+    *,
+    formulation: Mapping[str, Any] | list[str] | None = ("preload",),
+    constraints: Mapping[str, Any] | None = None,
+    objective: str | Mapping[str, Any] = "latency",
+    model: Mapping[str, Any] | None = None,
+    solver: Mapping[str, Any] | None = None,
+    params: LatencyParams | None = None,
+) -> dict[str, Any]:
+    """Compose, build and solve; return the result record (see ``docs/results.md``)."""
+    comp = compose(list(formulation) if isinstance(formulation, tuple) else formulation, constraints, objective, model)
+    params = params if params is not None else analytic_params(scenario)
+    built = build_model(scenario, params, comp)
+    sol = solve(built.model, solver, caps=active_caps(built))
+    return collect(built, sol)

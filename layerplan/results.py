@@ -1,0 +1,111 @@
+"""Turn a solved model into the result record (``result.json``) and a readable plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from layerplan.build import BuiltModel, model_size
+from layerplan.solve import SolveResult
+
+LATENCY_KEYS = {"latency.compute": "compute", "latency.communication": "communication", "latency.weight": "weight"}
+
+
+def ratio_of_compute(params, assignment: list[int]) -> dict[str, float]:
+    """Share of the (expected) FLOP executed on each device (Sec. 6.4, RoC)."""
+    work = params.flop * params.exec_prob
+    total = float(work.sum())
+    out = {d: 0.0 for d in params.devices}
+    for l, d in enumerate(assignment):
+        out[params.devices[d]] += float(work[l])
+    return {d: (v / total if total > 0 else 0.0) for d, v in out.items()}
+
+
+def orchestrator_plan(params, assignment: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Per device: the layers it runs, each with the device that runs the next layer
+    (Fig. 4.2, step 4). The last layer's next device is null."""
+    plan: dict[str, list[dict[str, Any]]] = {d: [] for d in params.devices}
+    for l, d in enumerate(assignment):
+        nxt = params.devices[assignment[l + 1]] if l + 1 < len(assignment) else None
+        plan[params.devices[d]].append({"layer": params.layers[l], "next_device": nxt})
+    return plan
+
+
+def transitions(params, assignment: list[int]) -> list[dict[str, Any]]:
+    return [
+        {"after_layer": params.layers[l], "from": params.devices[assignment[l]], "to": params.devices[assignment[l + 1]]}
+        for l in range(len(assignment) - 1)
+        if assignment[l] != assignment[l + 1]
+    ]
+
+
+def collect(built: BuiltModel, sol: SolveResult) -> dict[str, Any]:
+    params = built.ctx.params
+    assignment = built.base.assignment()
+    terms = built.ctx.terms
+    latency = {short: terms.value(name) for name, short in LATENCY_KEYS.items()}
+    extra = {n: terms.value(n) for n in terms.names("latency.") if n not in LATENCY_KEYS}
+    latency.update({n.split(".", 1)[1]: v for n, v in extra.items()})
+    latency["total"] = float(sum(latency.values()))
+    return {
+        "status": sol.status,
+        "termination": sol.termination,
+        "objective": sol.objective,
+        "objective_bound": sol.bound,
+        "mip_gap": sol.gap,
+        "scenario": built.ctx.scenario.name,
+        "dnn": built.ctx.scenario.dnn.name,
+        "granularity": built.ctx.scenario.dnn.granularity,
+        "devices": list(params.devices),
+        "formulations": built.composition.formulation_names,
+        "constraints": [e.name for e, _ in built.composition.constraints],
+        "objective_name": built.composition.objective[0].name,
+        "assignment": [{"layer": params.layers[l], "device": params.devices[d]} for l, d in enumerate(assignment)],
+        "plan": orchestrator_plan(params, assignment),
+        "transitions": transitions(params, assignment),
+        "latency_s": latency,
+        "ratio_of_compute": ratio_of_compute(params, assignment),
+        "term_owners": {n: terms.owners(n) for n in terms.names()},
+        "model_size": model_size(built.model),
+        "timing_s": {"build": built.build_s, "solve": sol.solve_s},
+        "solver": {"name": sol.solver, "version": sol.solver_version},
+    }
+
+
+def format_plan(result: dict[str, Any]) -> str:
+    """Readable plan for the terminal."""
+    lines = [
+        f"scenario {result['scenario']} ({result['dnn']}, {result['granularity']} layers) on "
+        f"{', '.join(result['devices'])}; formulations: {', '.join(result['formulations'])}; "
+        f"objective: {result['objective_name']}",
+        f"solver {result['solver']['name']} {result['solver']['version']}: {result['status']} "
+        f"({result['termination']}), objective {result['objective']:.6g}",
+        "",
+        "layer -> device",
+    ]
+    width = max(len(a["layer"]) for a in result["assignment"])
+    prev = None
+    for a in result["assignment"]:
+        mark = "" if prev in (None, a["device"]) else "   <- transition"
+        lines.append(f"  {a['layer']:<{width}}  {a['device']}{mark}")
+        prev = a["device"]
+    lat = result["latency_s"]
+    lines += [
+        "",
+        "latency (s): T_c {compute:.4f}  T_x {communication:.4f}  T_w {weight:.4f}  total {total:.4f}".format(**lat),
+        "ratio of compute: " + ", ".join(f"{d} {v:.3f}" for d, v in result["ratio_of_compute"].items()),
+        "model: {variables} variables ({binary} binary), {constraints} constraints".format(**result["model_size"]),
+        "time (s): build {build:.3f}  solve {solve:.3f}".format(**result["timing_s"]),
+    ]
+    return "\n".join(lines)
+
+
+def to_jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    return obj

@@ -1,0 +1,235 @@
+"""System model of Chapter 4: DNN layers, devices, network links and the scenario.
+
+A :class:`DNN` is an ordered chain of :class:`Layer` (Sec. 4.2). A :class:`Scenario`
+extends it with the pseudo layers of Sec. 5.1 (source, preprocess, destination), binds it
+to a set of :class:`Device` (Sec. 4.1) and a :class:`Network`, and records which layers
+are preassigned (pinned) to which device (Sec. 5.2).
+
+All quantities are in SI base units with the unit in the name; see :mod:`layerplan.units`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from layerplan.errors import DataError
+
+DEVICE_CLASSES = ("edge", "hub", "cloud")
+PSEUDO_KINDS = ("source", "preprocess", "destination")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a chain DNN.
+
+    ``out_shape`` is (H, W, D) of the output feature map (Eq. (4.3)); ``carry_elems`` are
+    extra elements the next layer must receive because a later layer still needs them
+    (residuals, early-exit feature maps). ``exec_prob`` is the probability that the layer
+    runs at all (early exit, Sec. 6.4).
+    """
+
+    name: str
+    kind: str
+    flop: float
+    weights: float
+    out_shape: tuple[int, int, int]
+    alpha_B: float = 4.0
+    exec_prob: float = 1.0
+    carry_elems: float = 0.0
+    pseudo: str | None = None
+
+    @property
+    def out_elems(self) -> float:
+        h, w, d = self.out_shape
+        return float(h) * float(w) * float(d) + float(self.carry_elems)
+
+    @property
+    def out_bytes(self) -> float:
+        """Bytes sent to the next layer: H x W x D x alpha (Eq. (4.3) numerator)."""
+        return self.out_elems * self.alpha_B
+
+    @property
+    def weight_bytes(self) -> float:
+        """Bytes of weights: w x alpha (Eq. (4.2) numerator, Eq. (5.2))."""
+        return float(self.weights) * self.alpha_B
+
+
+@dataclass(frozen=True)
+class DNN:
+    name: str
+    granularity: str
+    input_shape: tuple[int, int, int]
+    layers: tuple[Layer, ...]
+    source_file: str = "<inline>"
+
+    def __post_init__(self):
+        if not self.layers:
+            raise DataError("layer table is empty", source=self.source_file, field="layers")
+        names = [layer.name for layer in self.layers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise DataError(f"duplicate layer names {dup}", source=self.source_file, field="name")
+
+    @property
+    def total_flop(self) -> float:
+        return sum(layer.flop for layer in self.layers)
+
+    @property
+    def total_weights(self) -> float:
+        return sum(layer.weights for layer in self.layers)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A compute device (Sec. 4.1, Tables 4.1 and 6.1)."""
+
+    name: str
+    device_class: str
+    flops_per_s: float
+    internal_bandwidth_Bps: float
+    external_bandwidth_Bps: float
+    memory_B: float = math.inf
+    idle_power_W: float = 0.0
+    spec: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Network:
+    """Network bandwidth between distinct devices (Sec. 4.3).
+
+    ``bandwidth_Bps`` applies to every ordered pair unless ``links`` overrides it; the
+    effective link bandwidth is min(external of both, network) when
+    ``cap_by_external`` (the thesis' rule), the internal bandwidth when d == d'.
+    """
+
+    bandwidth_Bps: float
+    links: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    cap_by_external: bool = True
+    source_file: str = "<config>"
+
+    def link_bandwidth_Bps(self, src: Device, dst: Device) -> float:
+        if src.name == dst.name:
+            return src.internal_bandwidth_Bps
+        net = self.links.get((src.name, dst.name), self.bandwidth_Bps)
+        if self.cap_by_external:
+            return min(src.external_bandwidth_Bps, dst.external_bandwidth_Bps, net)
+        return net
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A DNN (with pseudo layers) on a device set over a network, with pinned layers."""
+
+    name: str
+    dnn: DNN
+    layers: tuple[Layer, ...]
+    devices: tuple[Device, ...]
+    network: Network
+    pinned: Mapping[str, str]
+    source_device: str | None = None
+    destination_device: str | None = None
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [layer.name for layer in self.layers]
+
+    @property
+    def device_names(self) -> list[str]:
+        return [d.name for d in self.devices]
+
+    def device(self, name: str) -> Device:
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    def link_matrix_Bps(self) -> np.ndarray:
+        """BW[d, d'] for every ordered device pair (Sec. 4.3)."""
+        n = len(self.devices)
+        bw = np.empty((n, n))
+        for i, a in enumerate(self.devices):
+            for j, b in enumerate(self.devices):
+                bw[i, j] = self.network.link_bandwidth_Bps(a, b)
+        return bw
+
+
+def build_scenario(
+    dnn: DNN,
+    devices: Sequence[Device],
+    network: Network,
+    *,
+    name: str | None = None,
+    source_device: str | None = None,
+    destination_device: str | None = None,
+    capture_shape: tuple[int, int, int] | None = (720, 1280, 3),
+    preprocess: bool = True,
+    preassign: Mapping[str, str] | None = None,
+    where: str = "scenario",
+) -> Scenario:
+    """Add the pseudo layers of Sec. 5.1 and check every cross reference.
+
+    - source: 0 FLOP, output = ``capture_shape`` (H, W, D), pinned to ``source_device``;
+    - preprocess: one operation per pixel per channel of the captured image, output =
+      the DNN input shape, not pinned;
+    - destination: 0 FLOP, output 1x1x1, pinned to ``destination_device``.
+    A pseudo layer is added only when its device (or, for preprocess, the source) is set.
+    """
+    if not devices:
+        raise DataError("no devices given", source=where, field="devices")
+    names = [d.name for d in devices]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataError(f"duplicate device names {dup}", source=where, field="devices")
+    alpha = dnn.layers[0].alpha_B
+    layers: list[Layer] = []
+    pinned: dict[str, str] = {}
+
+    def check_device(dev: str | None, fld: str) -> None:
+        if dev is not None and dev not in names:
+            raise DataError(f"unknown device {dev!r} (devices: {', '.join(names)})", source=where, field=fld)
+
+    check_device(source_device, "source")
+    check_device(destination_device, "destination")
+    if source_device is not None:
+        if capture_shape is None:
+            capture_shape = dnn.input_shape
+        layers.append(Layer("source", "source", 0.0, 0.0, tuple(capture_shape), alpha, pseudo="source"))
+        pinned["source"] = source_device
+        if preprocess:
+            ch, cw, cd = capture_shape
+            layers.append(
+                Layer("preprocess", "preprocess", float(ch * cw * cd), 0.0, tuple(dnn.input_shape), alpha, pseudo="preprocess")
+            )
+    layers.extend(dnn.layers)
+    if destination_device is not None:
+        layers.append(
+            Layer("destination", "destination", 0.0, 0.0, (1, 1, 1), alpha, exec_prob=1.0, pseudo="destination")
+        )
+        pinned["destination"] = destination_device
+    layer_names = {layer.name for layer in layers}
+    for lname, dev in (preassign or {}).items():
+        if lname not in layer_names:
+            raise DataError(f"unknown layer {lname!r}", source=where, field=f"preassign.{lname}")
+        check_device(dev, f"preassign.{lname}")
+        if lname in pinned and pinned[lname] != dev:
+            raise DataError(
+                f"layer {lname!r} is already pinned to {pinned[lname]!r}", source=where, field=f"preassign.{lname}"
+            )
+        pinned[lname] = dev
+    if len(layers) != len(layer_names):
+        raise DataError("a DNN layer is named like a pseudo layer (source/preprocess/destination)", source=dnn.source_file, field="name")
+    return Scenario(
+        name=name or dnn.name,
+        dnn=dnn,
+        layers=tuple(layers),
+        devices=tuple(devices),
+        network=network,
+        pinned=pinned,
+        source_device=source_device,
+        destination_device=destination_device,
+    )

@@ -1,0 +1,111 @@
+"""Solve a built model with HiGHS (default) or Gurobi through Pyomo's solver interface.
+
+Failures end in a :class:`~layerplan.errors.SolverError` with one clear line: an absent
+solver, a model too large for Gurobi's size-limited license, an infeasible model (naming
+the caps that are active), or a time limit reached without any solution.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from layerplan.errors import SolverError
+
+SOLVERS = {"highs": "highs", "gurobi": "gurobi_direct"}
+INSTALL_HINT = {"highs": "pip install highspy", "gurobi": "pip install gurobipy (or pip install 'layerplan[gurobi]')"}
+
+
+@dataclass
+class SolveResult:
+    solver: str
+    status: str  # optimal | feasible (time limit or gap) ; failures raise
+    termination: str
+    objective: float
+    bound: float | None
+    gap: float | None
+    solve_s: float
+    solver_version: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _solver(name: str):
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    if name not in SOLVERS:
+        raise SolverError(f"unknown solver {name!r} (known: {', '.join(SOLVERS)})", source="solver", field="name")
+    try:
+        opt = SolverFactory(SOLVERS[name])
+        ok = bool(opt.available())
+    except Exception as exc:  # pragma: no cover - depends on the installation
+        raise SolverError(f"solver {name!r} is not available ({exc}); {INSTALL_HINT[name]}", source="solver", field="name") from None
+    if not ok:
+        raise SolverError(f"solver {name!r} is not available; {INSTALL_HINT[name]}", source="solver", field="name")
+    return opt
+
+
+def solver_available(name: str) -> bool:
+    try:
+        _solver(name)
+        return True
+    except SolverError:
+        return False
+
+
+def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None = None) -> SolveResult:
+    """Solve ``model`` and load the solution; raise SolverError when there is none.
+
+    ``cfg`` keys: ``name`` (highs|gurobi), ``time_limit_s``, ``mip_rel_gap``, ``threads``,
+    ``tee``, ``options`` (solver-specific options passed through).
+    """
+    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+    cfg = dict(cfg or {})
+    name = cfg.get("name", "highs")
+    opt = _solver(name)
+    kwargs: dict[str, Any] = {
+        "tee": bool(cfg.get("tee", False)),
+        "load_solutions": False,
+        "raise_exception_on_nonoptimal_result": False,
+    }
+    if cfg.get("time_limit_s") is not None:
+        kwargs["time_limit"] = float(cfg["time_limit_s"])
+    if cfg.get("mip_rel_gap") is not None:
+        kwargs["rel_gap"] = float(cfg["mip_rel_gap"])
+    if cfg.get("threads") is not None:
+        kwargs["threads"] = int(cfg["threads"])
+    if cfg.get("options"):
+        kwargs["solver_options"] = dict(cfg["options"])
+    t0 = time.perf_counter()
+    try:
+        res = opt.solve(model, **kwargs)
+    except Exception as exc:
+        text = str(exc).replace("\n", " ")
+        if "size-limited" in text or "too large" in text.lower():
+            raise SolverError(
+                f"model too large for Gurobi's size-limited license ({text}); use solver=highs or a full license",
+                source="solver",
+                field="name",
+            ) from None
+        raise SolverError(f"{name} failed: {text}", source="solver", field="name") from None
+    solve_s = time.perf_counter() - t0
+    tc = res.termination_condition
+    caps_txt = f" (active caps: {'; '.join(caps)})" if caps else ""
+    if tc in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible):
+        raise SolverError(f"the model is infeasible{caps_txt}", source="solver", field="status")
+    if tc == TerminationCondition.infeasibleOrUnbounded:
+        raise SolverError(f"the model is infeasible or unbounded{caps_txt}", source="solver", field="status")
+    if tc == TerminationCondition.unbounded:
+        raise SolverError("the model is unbounded", source="solver", field="status")
+    if res.solution_status not in (SolutionStatus.optimal, SolutionStatus.feasible):
+        raise SolverError(f"{name} returned no solution (termination: {tc.name})", source="solver", field="status")
+    res.solution_loader.load_vars()
+    status = "optimal" if res.solution_status == SolutionStatus.optimal else "feasible"
+    obj = float(res.incumbent_objective)
+    bound = None if res.objective_bound is None else float(res.objective_bound)
+    gap = None
+    if bound is not None and abs(obj) > 0:
+        gap = abs(obj - bound) / abs(obj)
+    version = ".".join(str(v) for v in (opt.version() or ()))
+    return SolveResult(name, status, tc.name, obj, bound, gap, solve_s, version)

@@ -1,0 +1,3 @@
+"""Objective blocks. Importing this package registers the built-in objectives."""
+
+from layerplan.objectives import latency  # noqa: F401  (registration)
