@@ -96,7 +96,10 @@ class BaseILPData(ContributionData):
                 cap = p.memory_B[didx[d]]
                 if cap == float("inf"):
                     return pyo.Constraint.Skip
-                return sum(p.weight_bytes[l] * b.x[l, d] for l in b.LAYERS if p.weight_bytes[l] > 0) <= cap
+                heavy = [l for l in b.LAYERS if p.weight_bytes[l] > 0]
+                if not heavy:
+                    return pyo.Constraint.Skip
+                return sum(p.weight_bytes[l] * b.x[l, d] for l in heavy) <= cap
 
             self.memory_Constraint = pyo.Constraint(self.DEVICES, rule=memory_rule, doc="Eq. (5.2)")
 

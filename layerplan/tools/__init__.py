@@ -1,0 +1,1 @@
+"""Offline tools that produce the data files shipped with layerplan (not needed to solve)."""

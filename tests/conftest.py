@@ -1,0 +1,73 @@
+"""Shared fixtures and strategies: small random scenarios for the component tier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+from layerplan.scenario import DNN, Device, Layer, Network, build_scenario
+
+
+def random_scenario(seed: int, n_layers: int, n_devices: int, *, memory: str = "off", pins: int = 0,
+                    exec_prob: bool = False, network_Bps: float | None = None):
+    """A random chain on random devices. memory: off | loose | binding."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i in range(n_layers):
+        p = float(rng.choice([1.0, 1.0, rng.uniform(0.2, 1.0)])) if exec_prob else 1.0
+        layers.append(
+            Layer(
+                name=f"l{i}",
+                kind=str(rng.choice(["conv", "linear", "relu"])),
+                flop=float(rng.integers(0, 5e9)),
+                weights=float(rng.choice([0, rng.integers(1e3, 5e7)])),
+                out_shape=(1, int(rng.integers(1, 300)), int(rng.integers(1, 3000))),
+                exec_prob=p,
+            )
+        )
+    dnn = DNN("rand", "module", (16, 16, 3), tuple(layers))
+    total_w = sum(layer.weight_bytes for layer in layers)
+    devices = []
+    for d in range(n_devices):
+        mem = float("inf")
+        if memory == "loose":
+            mem = total_w * 2 + 1
+        elif memory == "binding":
+            mem = total_w * float(rng.uniform(0.35, 0.8)) + 1
+        devices.append(
+            Device(
+                name=f"D{d}",
+                device_class=["edge", "hub", "cloud"][d % 3],
+                flops_per_s=float(10 ** rng.uniform(9, 12.5)),
+                internal_bandwidth_Bps=float(10 ** rng.uniform(8.5, 11.5)),
+                external_bandwidth_Bps=float(10 ** rng.uniform(6, 8.5)),
+                memory_B=mem,
+            )
+        )
+    links = {}
+    for a in range(n_devices):
+        for b in range(n_devices):
+            if a != b and rng.random() < 0.3:
+                links[(f"D{a}", f"D{b}")] = float(10 ** rng.uniform(5, 8))
+    net = Network(network_Bps or float(10 ** rng.uniform(5, 8)), links)
+    pinned = {}
+    for _ in range(pins):
+        pinned[f"l{int(rng.integers(0, n_layers))}"] = f"D{int(rng.integers(0, n_devices))}"
+    return build_scenario(dnn, devices, net, source_device="D0", destination_device="D0",
+                          capture_shape=(32, 32, 3), preprocess=bool(rng.random() < 0.5), preassign=pinned)
+
+
+scenario_args = st.fixed_dictionaries(
+    {
+        "seed": st.integers(0, 2**31 - 1),
+        "n_layers": st.integers(1, 4),
+        "n_devices": st.integers(1, 3),
+    }
+)
+
+
+@pytest.fixture
+def no_tracking(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
