@@ -189,9 +189,9 @@ def build_scenario(
     layers: list[Layer] = []
     pinned: dict[str, str] = {}
 
-    def check_device(dev: str | None, fld: str) -> None:
+    def check_device(dev: str | None, fld: str, src: str = where) -> None:
         if dev is not None and dev not in names:
-            raise DataError(f"unknown device {dev!r} (devices: {', '.join(names)})", source=where, field=fld)
+            raise DataError(f"unknown device {dev!r} (devices: {', '.join(names)})", source=src, field=fld)
 
     check_device(source_device, "source")
     check_device(destination_device, "destination")
@@ -214,11 +214,11 @@ def build_scenario(
     layer_names = {layer.name for layer in layers}
     for lname, dev in (preassign or {}).items():
         if lname not in layer_names:
-            raise DataError(f"unknown layer {lname!r}", source=where, field=f"preassign.{lname}")
-        check_device(dev, f"preassign.{lname}")
+            raise DataError(f"unknown layer {lname!r}", source="scenario", field=f"preassign.{lname}")
+        check_device(dev, f"preassign.{lname}", "scenario")
         if lname in pinned and pinned[lname] != dev:
             raise DataError(
-                f"layer {lname!r} is already pinned to {pinned[lname]!r}", source=where, field=f"preassign.{lname}"
+                f"layer {lname!r} is already pinned to {pinned[lname]!r}", source="scenario", field=f"preassign.{lname}"
             )
         pinned[lname] = dev
     if len(layers) != len(layer_names):
