@@ -1,0 +1,8 @@
+"""Paper-table experiments: Hydra multiruns (conf/experiment/*.yaml) and their reports.
+
+Each experiment module exposes ``NAME``, ``TITLE`` and ``build(records, out_dir)``,
+which turns the result records of a sweep into ``report.md``, CSV and PNG files beside
+the published values, with one line per qualitative claim of the thesis.
+"""
+
+EXPERIMENTS = ("table6_2", "fig6_2", "fig6_3", "fig6_4")

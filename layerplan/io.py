@@ -270,6 +270,7 @@ def load_network(cfg: Mapping, device_names: list[str]) -> Network:
         where = str(p)
     bw = read_quantity(cfg, "bandwidth", "Bps", source=where)
     links = {}
+    uncapped = set()
     for i, link in enumerate(cfg.get("links") or []):
         fld = f"links[{i}]"
         src = str(_require(link, "src", where, f"{fld}."))
@@ -281,6 +282,10 @@ def load_network(cfg: Mapping, device_names: list[str]) -> Network:
             raise DataError("src and dst must differ (a device uses its internal bandwidth)", source=where, field=fld)
         val = _q(link, "bandwidth", "Bps", where, fld)
         links[(src, dst)] = val
-        if cfg.get("symmetric", True):
-            links.setdefault((dst, src), val)
-    return Network(bw, links, bool(cfg.get("cap_by_external", True)), where)
+        pairs = [(src, dst)]
+        if cfg.get("symmetric", True) and (dst, src) not in links:
+            links[(dst, src)] = val
+            pairs.append((dst, src))
+        if link.get("cap_by_external", True) is False:
+            uncapped.update(pairs)
+    return Network(bw, links, bool(cfg.get("cap_by_external", True)), where, frozenset(uncapped))

@@ -111,12 +111,14 @@ class Network:
     links: Mapping[tuple[str, str], float] = field(default_factory=dict)
     cap_by_external: bool = True
     source_file: str = "<config>"
+    uncapped_links: frozenset = frozenset()  # ordered pairs whose bandwidth is taken as given
 
     def link_bandwidth_Bps(self, src: Device, dst: Device) -> float:
         if src.name == dst.name:
             return src.internal_bandwidth_Bps
-        net = self.links.get((src.name, dst.name), self.bandwidth_Bps)
-        if self.cap_by_external:
+        pair = (src.name, dst.name)
+        net = self.links.get(pair, self.bandwidth_Bps)
+        if self.cap_by_external and pair not in self.uncapped_links:
             return min(src.external_bandwidth_Bps, dst.external_bandwidth_Bps, net)
         return net
 
