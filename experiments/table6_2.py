@@ -22,6 +22,16 @@ TITLE = "Table 6.2: inference latency on C1 at 1e7 B/s, without and with preload
 ORDER = ["alexnet", "vgg11", "ssd300", "vgg16"]
 CELLS = {"T_c": "compute", "T_x": "communication", "T_w": "weight", "L": "total"}
 
+#: Cells we do not reproduce, with what we found. Reported, never hidden.
+KNOWN_DEVIATIONS = {
+    "ssd300/preload/T_w": (
+        "the thesis hides about 0.05 s of SSD weights for 0.02 s more T_x; on our SSD300 chain "
+        "(docs/layer_tables.md) the exact optimum hides 0.02 s (T_w 0.178 s) and its total, 19.812 s, is "
+        "already within 0.2 % of the published 19.78 s. A transfer that cheap would need a different "
+        "linearization of SSD's six heads than any we could justify (see docs/layer_tables.md)."
+    ),
+}
+
 
 def within(ours: float, theirs: float, dnn: str) -> bool:
     if dnn == "ssd300":
@@ -81,9 +91,14 @@ def build(records: list[dict], out_dir: Path) -> dict:
                             all(abs(base_tc[d] - pre_tc.get(d, base_tc[d])) < 1e-6 for d in base_tc)
                             and all(r["T_x_ours"] >= 0 for r in rows),
                             "T_c equal in both columns for every DNN"))
-    lines = [f"# {TITLE}", "", f"{len(rows)} of {2 * len(ORDER)} cells rows present; "
+    lines = [f"# {TITLE}", "",
+             "Tolerance: AlexNet/VGG11/VGG16 cells within 0.01 s or 2 %, SSD within 5 %.", "",
+             f"{len(rows)} of {2 * len(ORDER)} rows present; "
              f"cells outside the tolerance: {', '.join(misses) if misses else 'none'}", ""]
     lines += markdown_table(rows, cols)
+    for miss in misses:
+        if miss in KNOWN_DEVIATIONS:
+            lines += ["", f"Known deviation {miss}: {KNOWN_DEVIATIONS[miss]}"]
     lines += claims_markdown(claims)
     (out_dir / "report.md").write_text("\n".join(lines) + "\n")
     return {"rows": rows, "claims": claims, "misses": misses}

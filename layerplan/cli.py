@@ -61,6 +61,22 @@ def formulation_from_cfg(cfg) -> dict:
     return {name: {} for name in (cfg.get("default_formulation") or [])}
 
 
+def load_plugins(modules) -> None:
+    """Import plugin modules named in the config (``plugins=[my_constraints]``); the
+    working directory is importable so a single file next to the user's data works."""
+    import importlib
+    import os
+
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    for name in modules or []:
+        try:
+            importlib.import_module(str(name))
+        except Exception as exc:
+            raise LayerplanError(f"cannot import plugin module {name!r} ({type(exc).__name__}: {exc})",
+                                 source="config", field="plugins") from None
+
+
 def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
     """Solve one configured scenario; always writes result.json; returns the record."""
     from layerplan.api import solve_scenario
@@ -70,6 +86,7 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
     config = to_dict(cfg) if cfg is not None else {}
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
     try:
+        load_plugins(config.get("plugins"))
         scenario = scenario_from_cfg(cfg)
         obj = to_dict(cfg.objective)
         result = solve_scenario(
