@@ -12,9 +12,10 @@ from layerplan.solve import SolveResult
 LATENCY_KEYS = {"latency.compute": "compute", "latency.communication": "communication", "latency.weight": "weight"}
 
 
-def ratio_of_compute(params, assignment: list[int]) -> dict[str, float]:
-    """Share of the (expected) FLOP executed on each device (Sec. 6.4, RoC)."""
-    work = params.flop * params.exec_prob
+def ratio_of_compute(params, assignment: list[int], *, expected: bool = True) -> dict[str, float]:
+    """Share of the FLOP executed on each device (Sec. 6.4, RoC). ``expected`` weights each
+    layer by its execution probability; otherwise every layer counts once (the static share)."""
+    work = params.flop * params.exec_prob if expected else params.flop
     total = float(work.sum())
     out = {d: 0.0 for d in params.devices}
     for l, d in enumerate(assignment):
@@ -48,7 +49,12 @@ def collect(built: BuiltModel, sol: SolveResult) -> dict[str, Any]:
     extra = {n: terms.value(n) for n in terms.names("latency.") if n not in LATENCY_KEYS}
     latency.update({n.split(".", 1)[1]: v for n, v in extra.items()})
     latency["total"] = float(sum(latency.values()))
+    reports = {}
+    for key, blk in built.ctx.active.items():
+        if hasattr(blk, "report"):
+            reports[key.split(":", 1)[1]] = blk.report(built.ctx)
     return {
+        **reports,
         "status": sol.status,
         "termination": sol.termination,
         "objective": sol.objective,
@@ -66,6 +72,7 @@ def collect(built: BuiltModel, sol: SolveResult) -> dict[str, Any]:
         "transitions": transitions(params, assignment),
         "latency_s": latency,
         "ratio_of_compute": ratio_of_compute(params, assignment),
+        "ratio_of_compute_static": ratio_of_compute(params, assignment, expected=False),
         "term_owners": {n: terms.owners(n) for n in terms.names()},
         "model_size": model_size(built.model),
         "timing_s": {"build": built.build_s, "solve": sol.solve_s},
