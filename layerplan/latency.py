@@ -27,6 +27,7 @@ class LatencyParams:
     memory_B: np.ndarray  # M_d, Eq. (5.2)
     pinned: dict[int, int] = field(default_factory=dict)  # layer index -> device index
     pseudo: list[str | None] = field(default_factory=list)
+    bundles: object = None  # layerplan.profiles.BundleLatency when bundle profiles are loaded (Ch. 7)
 
     @property
     def n_layers(self) -> int:

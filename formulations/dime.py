@@ -1,0 +1,175 @@
+"""DIME bundle profiling, Chapter 7 (Eqs. (7.1)-(7.5)), and the JointDNN baseline.
+
+Bundle variables ``y[i, j, d]`` (layers i..j run on d as one profiled unit) for
+i <= j <= i + MBS - 1 over the *real* layers, the compute term Eq. (7.2), the linking
+constraint Eq. (7.3) and DIME's ceiling constraint Eq. (7.5),
+
+.. math:: \\sum_{i,j} y_{i,j,d} \\le \\lceil n_d / MBS \\rceil, \\quad n_d = \\sum_{\\ell \\in real} x_{\\ell,d}
+
+linearized with an integer ``k[d]``: MBS k_d >= n_d and MBS k_d <= n_d + MBS - 1, so
+k_d = ceil(n_d / MBS). With MBS = L this is Eq. (7.4): at most one bundle per device, so a
+device runs one contiguous segment (the single-entry assumption the thesis states), and
+the estimate is the profile of the whole segment.
+
+``jointdnn`` is the same block without Eq. (7.5): the bundle-based base ILP of Sec. 7.2,
+which may cover a segment with several interior bundles and so under-estimate devices
+whose small bundles sum to less than the large one.
+
+Pseudo layers (source, preprocess, destination) take part in x and z (communication)
+but not in bundles or in the ceiling constraint; otherwise a source and destination
+pinned to the edge would count as edge layers and force everything onto the edge. A
+preprocess pseudo layer keeps its analytic compute latency (Eq. (4.1)).
+
+Profiles include weight loading (Sec. 4.4), so the block replaces both
+``latency.compute`` (with Eq. (7.2)) and ``latency.weight`` (with the pseudo layers'
+analytic weight latency, zero for the standard pseudo layers).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+from pyomo.common.config import Bool, ConfigDict, ConfigValue, PositiveInt
+from pyomo.core.base.block import declare_custom_block
+
+from layerplan.contribution import ContributionData, ModelContext
+from layerplan.errors import ConfigError
+from layerplan.registry import formulations
+
+
+class BundleBlockData(ContributionData):
+    """Bundle variables y, Eqs. (7.2)-(7.3), and optionally the ceiling Eq. (7.5)."""
+
+    CONFIG = ConfigDict()
+    CONFIG.declare("mbs", ConfigValue(default=None, domain=PositiveInt, description="maximum bundle size MBS (default L)"))
+    CONFIG.declare("ceiling", ConfigValue(default=True, domain=Bool, description="add the ceiling constraint Eq. (7.5)"))
+    name_in_errors = "dime"
+
+    def build(self, ctx: ModelContext) -> None:
+        base, p = ctx.base, ctx.params
+        bl = p.bundles
+        if bl is None:
+            raise ConfigError(
+                f"formulation {self.name_in_errors!r} needs bundle profiles: choose profiles=synthetic|cpu "
+                "or set profiles.source=<folder or csv>", field=f"formulation.{self.name_in_errors}")
+        if any(p.exec_prob[l] != 1.0 for l in bl.real_layers):
+            raise ConfigError("bundle profiles do not model early-exit probabilities", field=f"formulation.{self.name_in_errors}")
+        L = len(bl.real_layers)
+        mbs = min(self.config.mbs or L, L)
+        self.mbs = mbs
+        bl.require(mbs)
+        dev = list(base.DEVICES)
+        didx = base.device_index
+        self.REAL = pyo.Set(initialize=bl.real_layers, ordered=True, doc="real (non-pseudo) layers")
+        self.BUNDLES = pyo.Set(initialize=bl.bundles(mbs), dimen=2, ordered=True, doc="(i, j): i <= j <= i + MBS - 1")
+        self.y = pyo.Var(self.BUNDLES, base.DEVICES, domain=pyo.Binary, doc="y[i,j,d] = 1: bundle i..j runs on d")
+
+        def link_rule(b, l, d):
+            """Eq. (7.3): a real layer on d is covered by exactly one bundle on d.
+
+            .. math:: x_{\\ell,d} = \\sum_{i \\le \\ell \\le j} y_{i,j,d}
+            """
+            return base.x[l, d] == sum(b.y[i, j, d] for (i, j) in b.BUNDLES if i <= l <= j)
+
+        self.link_Constraint = pyo.Constraint(self.REAL, base.DEVICES, rule=link_rule, doc="Eq. (7.3)")
+        if self.config.ceiling:
+            self.k = pyo.Var(base.DEVICES, domain=pyo.NonNegativeIntegers, bounds=(0, -(-L // mbs)),
+                             doc="k[d] = ceil(n_d / MBS)")
+
+            def k_lo_rule(b, d):
+                """ceil linearization: MBS k_d >= n_d."""
+                return mbs * b.k[d] >= sum(base.x[l, d] for l in b.REAL)
+
+            def k_hi_rule(b, d):
+                """ceil linearization: MBS k_d <= n_d + MBS - 1."""
+                return mbs * b.k[d] <= sum(base.x[l, d] for l in b.REAL) + mbs - 1
+
+            def ceiling_rule(b, d):
+                """Eq. (7.5): at most ceil(n_d / MBS) bundles on d.
+
+                .. math:: \\sum_{i,j} y_{i,j,d} \\le \\lceil \\frac{\\sum_\\ell x_{\\ell,d}}{MBS} \\rceil
+                """
+                return sum(b.y[i, j, d] for (i, j) in b.BUNDLES) <= b.k[d]
+
+            self.k_lo_Constraint = pyo.Constraint(base.DEVICES, rule=k_lo_rule, doc="MBS k >= n")
+            self.k_hi_Constraint = pyo.Constraint(base.DEVICES, rule=k_hi_rule, doc="MBS k <= n + MBS - 1")
+            self.ceiling_Constraint = pyo.Constraint(base.DEVICES, rule=ceiling_rule, doc="Eq. (7.5)")
+        pseudo = [l for l in base.LAYERS if p.pseudo[l] is not None]
+        t = bl.latency_s
+        self.compute_latency_s = pyo.Expression(
+            expr=sum(t[(i, j, didx[d])] * self.y[i, j, d] for (i, j) in self.BUNDLES for d in dev)
+            + sum(p.exec_prob[l] * p.compute_s[l, didx[d]] * base.x[l, d] for l in pseudo for d in dev
+                  if p.compute_s[l, didx[d]] != 0),
+            doc="T^c, Eq. (7.2): sum_d sum_(i,j) t^c[i,j,d] y[i,j,d] (+ pseudo layers, Eq. (4.1))",
+        )
+        self.weight_latency_s = pyo.Expression(
+            expr=sum(p.exec_prob[l] * p.weight_s[l, didx[d]] * base.x[l, d] for l in pseudo for d in dev
+                     if p.weight_s[l, didx[d]] != 0),
+            doc="T^w: inside the profiles (Sec. 4.4); only pseudo layers' analytic weights remain",
+        )
+        owner = self.name_in_errors
+        ctx.terms.replace("latency.compute", owner, self.compute_latency_s)
+        ctx.terms.replace("latency.weight", owner, self.weight_latency_s)
+
+    def report(self, ctx: ModelContext) -> dict:
+        """Bundles chosen, profiling effort and the plan's actual latency (Tables 7.1-7.3)."""
+        from layerplan.bundle_eval import actual_latency_s
+        from layerplan.profiles import profile_count, profile_count_eq_7_6
+
+        p, bl = ctx.params, ctx.params.bundles
+        L = len(bl.real_layers)
+        out = {
+            "mbs": self.mbs,
+            "ceiling": bool(self.config.ceiling),
+            "profiles_per_device": profile_count(L, self.mbs),
+            "profiles_per_device_eq_7_6": profile_count_eq_7_6(L, self.mbs),
+            "profiles_total": profile_count(L, self.mbs) * p.n_devices,
+            "bundles": [
+                {"first": p.layers[i], "last": p.layers[j], "device": d,
+                 "i": bl.real_layers.index(i) + 1, "j": bl.real_layers.index(j) + 1}
+                for (i, j, d) in sorted(self.chosen_bundles(), key=lambda t: t[0])
+            ],
+            "estimated_latency_s": float(pyo.value(ctx.terms.total("latency."))),
+        }
+        if bl.complete:
+            out["actual_latency_s"] = actual_latency_s(p, ctx.base.assignment())
+        return out
+
+    def chosen_bundles(self) -> list[tuple[int, int, str]]:
+        """(i, j, device) of every bundle in the loaded solution (global layer indexes)."""
+        return [(i, j, d) for (i, j, d) in self.y if pyo.value(self.y[i, j, d]) > 0.5]
+
+
+@formulations.register(
+    "dime",
+    phase=20,
+    replaces=("latency.compute", "latency.weight"),
+    conflicts=("jointdnn",),
+    doc="DIME bundle profiling with the MBS ceiling constraint, Ch. 7: Eqs. (7.2)-(7.5)",
+)
+@declare_custom_block(name="DimeBlock")
+class DimeBlockData(BundleBlockData):
+    """DIME (Ch. 7): bundles with the ceiling constraint Eq. (7.5)."""
+
+    CONFIG = BundleBlockData.CONFIG()
+    name_in_errors = "dime"
+
+
+@formulations.register(
+    "jointdnn",
+    phase=20,
+    replaces=("latency.compute", "latency.weight"),
+    conflicts=("dime",),
+    doc="JointDNN baseline: bundle ILP of Sec. 7.2 without the ceiling constraint",
+)
+@declare_custom_block(name="JointDnnBlock")
+class JointDnnBlockData(BundleBlockData):
+    """JointDNN (Sec. 7.2): bundles, no ceiling constraint."""
+
+    CONFIG = BundleBlockData.CONFIG()
+    CONFIG.get("ceiling").set_default_value(False)
+    name_in_errors = "jointdnn"
+
+    def build(self, ctx: ModelContext) -> None:
+        if self.config.ceiling:
+            raise ConfigError("jointdnn has no ceiling constraint; use formulation dime", field="formulation.jointdnn.ceiling")
+        super().build(ctx)

@@ -1,0 +1,205 @@
+"""Bundle profiles (Ch. 7): measured or synthetic t^c[i, j, d] for consecutive layers.
+
+A profile file is a CSV with ``# key: value`` metadata lines, then the columns
+``dnn,granularity,device,frequency_Hz,i,j,latency_s,energy_J,samples,statistic,spread_s``
+(``docs/profiling.md``). ``i`` and ``j`` are 1-based, inclusive indexes into the real
+layers of the DNN (pseudo layers are never profiled). A profile's latency includes weight
+loading (Sec. 4.4: "t^c implicitly also contains t^w").
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from layerplan.errors import DataError
+from layerplan.io import data_root
+
+COLUMNS = ("dnn", "granularity", "device", "frequency_Hz", "i", "j", "latency_s", "energy_J", "samples", "statistic",
+           "spread_s")
+NOMINAL = "nominal"
+
+
+def profile_count(n_layers: int, mbs: int) -> int:
+    """Exact number of bundles (i, j) with i <= j <= i + MBS - 1 over L layers:
+    sum_{k=1..MBS} (L - k + 1). The thesis' Eq. (7.6), ceil(L (MBS + 1) / 2), approximates it."""
+    mbs = min(mbs, n_layers)
+    return sum(n_layers - k + 1 for k in range(1, mbs + 1))
+
+
+def profile_count_eq_7_6(n_layers: int, mbs: int) -> int:
+    """Eq. (7.6): ceil(L x (MBS + 1) / 2) per device (an approximation, exact only for MBS in {1, L})."""
+    return math.ceil(n_layers * (mbs + 1) / 2)
+
+
+@dataclass
+class ProfileSet:
+    """Bundle latencies (and energies) per (device label, frequency, i, j)."""
+
+    dnn: str
+    granularity: str
+    latency_s: dict[tuple[str, str, int, int], float] = field(default_factory=dict)
+    energy_J: dict[tuple[str, str, int, int], float] = field(default_factory=dict)
+    meta: dict[str, dict[str, str]] = field(default_factory=dict)  # device label -> metadata
+    sources: dict[str, str] = field(default_factory=dict)  # device label -> file
+
+    def devices(self) -> list[str]:
+        return sorted({k[0] for k in self.latency_s})
+
+    def frequencies(self, device: str) -> list[str]:
+        return sorted({k[1] for k in self.latency_s if k[0] == device})
+
+    def lookup(self, device: str, i: int, j: int, frequency: str = NOMINAL) -> float:
+        return self.latency_s[(device, frequency, i, j)]
+
+    def check_coverage(self, device: str, n_layers: int, mbs: int, frequency: str = NOMINAL) -> None:
+        """Every bundle that MBS needs must be present; names the first missing one."""
+        if device not in self.meta and not any(k[0] == device for k in self.latency_s):
+            raise DataError(
+                f"no profiles for device {device!r} ({self.dnn}, {self.granularity}; have: {', '.join(self.devices()) or 'none'})",
+                source="profiles", field="device",
+            )
+        for i in range(1, n_layers + 1):
+            for j in range(i, min(n_layers, i + mbs - 1) + 1):
+                if (device, frequency, i, j) not in self.latency_s:
+                    raise DataError(
+                        f"missing bundle (i={i}, j={j}, device={device!r}{'' if frequency == NOMINAL else ', f=' + frequency}) "
+                        f"needed for MBS={mbs}", source=self.sources.get(device, "profiles"), field="latency_s",
+                    )
+
+
+def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+    meta: dict[str, str] = {}
+    body = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("#"):
+                key, sep, val = line[1:].partition(":")
+                if sep:
+                    meta[key.strip()] = val.strip()
+            elif line.strip():
+                body.append(line)
+    rows = list(csv.DictReader(body))
+    if body:
+        header = next(csv.reader(body[:1]))
+        missing = [c for c in ("dnn", "granularity", "device", "i", "j", "latency_s") if c not in header]
+        if missing:
+            raise DataError(f"missing column(s) {', '.join(missing)}", source=str(path), field=missing[0])
+    return meta, rows
+
+
+def _files(source: str | Path | Iterable) -> list[Path]:
+    if isinstance(source, (list, tuple)):
+        out = []
+        for s in source:
+            out += _files(s)
+        return out
+    p = Path(str(source)).expanduser()
+    for cand in (p, data_root() / p):
+        if cand.is_dir():
+            return sorted(cand.glob("*.csv"))
+        if cand.is_file():
+            return [cand]
+    raise DataError("profile file or folder not found", source=str(source), field="profiles.source")
+
+
+def load_profiles(source, dnn: str, granularity: str) -> ProfileSet:
+    """Rows of every profile file under ``source`` for this DNN and granularity."""
+    ps = ProfileSet(dnn, granularity)
+    for path in _files(source):
+        meta, rows = _meta_and_rows(path)
+        for n, row in enumerate(rows, start=2 + len(meta)):
+            if row.get("dnn") != dnn or row.get("granularity") != granularity:
+                continue
+            where = f"row {n}: "
+            dev = (row.get("device") or "").strip()
+            if not dev:
+                raise DataError("missing", source=str(path), field=f"{where}device")
+            freq = (row.get("frequency_Hz") or "").strip() or NOMINAL
+            try:
+                i, j = int(row["i"]), int(row["j"])
+                lat = float(row["latency_s"])
+            except (TypeError, ValueError, KeyError):
+                raise DataError("i, j must be integers and latency_s a number", source=str(path), field=f"{where}i/j/latency_s") from None
+            if not (1 <= i <= j):
+                raise DataError(f"need 1 <= i <= j, got i={i}, j={j}", source=str(path), field=f"{where}i")
+            if not (lat > 0 and math.isfinite(lat)):
+                raise DataError(f"must be > 0, got {row['latency_s']!r}", source=str(path), field=f"{where}latency_s")
+            key = (dev, freq, i, j)
+            if key in ps.latency_s:
+                raise DataError(f"duplicate bundle (i={i}, j={j}, device={dev!r})", source=str(path), field=f"{where}i")
+            ps.latency_s[key] = lat
+            if (row.get("energy_J") or "").strip():
+                e = float(row["energy_J"])
+                if not (e >= 0 and math.isfinite(e)):
+                    raise DataError(f"must be >= 0, got {row['energy_J']!r}", source=str(path), field=f"{where}energy_J")
+                ps.energy_J[key] = e
+            ps.meta.setdefault(dev, meta)
+            ps.sources.setdefault(dev, str(path))
+    if not ps.latency_s:
+        raise DataError(f"no profile rows for dnn={dnn!r}, granularity={granularity!r}", source=str(source),
+                        field="profiles.source")
+    return ps
+
+
+@dataclass
+class BundleLatency:
+    """t^c[i, j, d] over the scenario's real layers, indexed by global layer index and
+    scenario device index; what the DIME/JointDNN blocks read."""
+
+    real_layers: list[int]  # global indexes of the real layers, in order
+    latency_s: dict[tuple[int, int, int], float]  # (global i, global j, device index) -> s
+    device_labels: list[str]  # profile label used for each scenario device
+    complete: bool  # every bundle of every size is present (actual latency can be evaluated)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def require(self, mbs: int) -> None:
+        """Every bundle that MBS needs must be present; names the first missing (i, j, device)."""
+        L = len(self.real_layers)
+        for di, label in enumerate(self.device_labels):
+            for a in range(L):
+                for b in range(a, min(L, a + mbs)):
+                    if (self.real_layers[a], self.real_layers[b], di) not in self.latency_s:
+                        raise DataError(
+                            f"missing bundle (i={a + 1}, j={b + 1}, device={label!r}) needed for MBS={mbs}",
+                            source=self.sources.get(label, "profiles"), field="latency_s",
+                        )
+
+    def bundles(self, mbs: int) -> list[tuple[int, int]]:
+        """(i, j) global index pairs with i <= j <= i + MBS - 1 over the real layers."""
+        r = self.real_layers
+        return [(r[a], r[b]) for a in range(len(r)) for b in range(a, min(len(r), a + mbs))]
+
+
+def bundle_latency(params, profiles: ProfileSet, device_map: Mapping[str, str] | None = None,
+                   default_labels: Mapping[str, str] | None = None) -> BundleLatency:
+    """Bind a ProfileSet to a scenario: map each scenario device to a profile label
+    (``device_map``, else ``default_labels`` such as the device's catalogue spec, else its name)."""
+    real = [l for l, kind in enumerate(params.pseudo) if kind is None]
+    L = len(real)
+    if real != list(range(real[0], real[0] + L)):
+        raise DataError("real layers must be consecutive in the chain", source="scenario", field="layers")
+    labels = []
+    for d in params.devices:
+        label = (device_map or {}).get(d) or (default_labels or {}).get(d) or d
+        if label not in profiles.devices():
+            raise DataError(
+                f"no profiles for device {d!r} (label {label!r}; {profiles.dnn}, {profiles.granularity}; "
+                f"have: {', '.join(profiles.devices())}); map it with profiles.map.{d}=<label>",
+                source="profiles", field=f"map.{d}",
+            )
+        labels.append(label)
+    lat = {}
+    complete = True
+    for di, label in enumerate(labels):
+        for a in range(L):
+            for b in range(a, L):
+                key = (label, NOMINAL, a + 1, b + 1)
+                if key in profiles.latency_s:
+                    lat[(real[a], real[b], di)] = profiles.latency_s[key]
+                else:
+                    complete = False
+    return BundleLatency(real, lat, labels, complete, {k: v for k, v in profiles.sources.items() if k in labels})
