@@ -52,12 +52,12 @@ def actual_latency_s(params: LatencyParams, assignment: list[int]) -> dict[str, 
             "total": float(compute + comm + weight)}
 
 
-def _pseudo_choices(params: LatencyParams) -> list[list[int]]:
+def pseudo_choices(params: LatencyParams) -> list[list[int]]:
     return [[params.pinned[l]] if l in params.pinned else list(range(params.n_devices))
             for l, kind in enumerate(params.pseudo) if kind is not None]
 
 
-def _with_pseudo(params: LatencyParams, real_devs: list[int], pseudo_devs: tuple[int, ...]) -> list[int] | None:
+def with_pseudo(params: LatencyParams, real_devs: list[int], pseudo_devs: tuple[int, ...]) -> list[int] | None:
     a, it_r, it_p = [], iter(real_devs), iter(pseudo_devs)
     for l, kind in enumerate(params.pseudo):
         d = next(it_p) if kind is not None else next(it_r)
@@ -67,40 +67,56 @@ def _with_pseudo(params: LatencyParams, real_devs: list[int], pseudo_devs: tuple
     return a
 
 
+def real_layers(params: LatencyParams) -> list[int]:
+    return [l for l, kind in enumerate(params.pseudo) if kind is None]
+
+
 def single_entry_plans(params: LatencyParams) -> Iterator[list[int]]:
     """Every plan in which each device runs at most one contiguous segment of real layers."""
-    L, D = len(params.bundles.real_layers), params.n_devices
+    L, D = len(real_layers(params)), params.n_devices
     for k in range(1, min(D, L) + 1):
         for order in itertools.permutations(range(D), k):
             for cuts in itertools.combinations(range(1, L), k - 1):
                 bounds = (0, *cuts, L)
                 real_devs = [order[s] for s in range(k) for _ in range(bounds[s + 1] - bounds[s])]
-                for pseudo in itertools.product(*_pseudo_choices(params)):
-                    a = _with_pseudo(params, real_devs, pseudo)
+                for pseudo in itertools.product(*pseudo_choices(params)):
+                    a = with_pseudo(params, real_devs, pseudo)
                     if a is not None:
                         yield a
 
 
 def all_plans(params: LatencyParams) -> Iterator[list[int]]:
-    L, D = len(params.bundles.real_layers), params.n_devices
+    L, D = len(real_layers(params)), params.n_devices
     for real_devs in itertools.product(range(D), repeat=L):
-        for pseudo in itertools.product(*_pseudo_choices(params)):
-            a = _with_pseudo(params, list(real_devs), pseudo)
+        for pseudo in itertools.product(*pseudo_choices(params)):
+            a = with_pseudo(params, list(real_devs), pseudo)
             if a is not None:
                 yield a
 
 
-def exhaustive_optimum(params: LatencyParams, *, single_entry: bool = True, memory: bool = True):
-    """(actual latency, plan) minimizing the actual latency over single-entry plans (the
-    thesis' 'Optimal', Tables 7.1-7.3) or over every plan (``single_entry=False``)."""
+def exhaustive_optimum(params: LatencyParams, *, single_entry: bool = True, memory: bool = True, score=None):
+    """(latency, plan) minimizing ``score`` (default: the actual latency) over single-entry
+    plans (the thesis' 'Optimal', Tables 7.1-7.3) or over every plan (``single_entry=False``)."""
+    score = score or (lambda p, a: actual_latency_s(p, a)["total"])
     best, best_a = float("inf"), None
     for a in (single_entry_plans(params) if single_entry else all_plans(params)):
         if memory and not feasible_memory(params, a):
             continue
         try:
-            val = actual_latency_s(params, a)["total"]
+            val = score(params, a)
         except DataError:
             continue  # a run whose profile is not available cannot be scored
         if val < best - 1e-12:
             best, best_a = val, a
     return best, best_a
+
+
+def count_plans(params: LatencyParams, *, single_entry: bool) -> int:
+    """How many plans :func:`exhaustive_optimum` would score (before memory filtering)."""
+    from math import comb, perm, prod
+
+    L, D = len(real_layers(params)), params.n_devices
+    pseudo = prod(len(c) for c in pseudo_choices(params))
+    if single_entry:
+        return pseudo * sum(perm(D, k) * comb(L - 1, k - 1) for k in range(1, min(D, L) + 1))
+    return pseudo * D**L

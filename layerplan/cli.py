@@ -55,6 +55,27 @@ def scenario_from_cfg(cfg) -> Any:
     )
 
 
+def profiles_from_cfg(cfg, scenario):
+    """Bundle profiles named by ``profiles.source`` for this DNN and granularity (Ch. 7)."""
+    from layerplan.profiles import load_profiles
+
+    prof = to_dict(cfg.get("profiles"))
+    if not prof.get("source"):
+        return None, None
+    return load_profiles(prof["source"], scenario.dnn.name, scenario.dnn.granularity), prof.get("map") or {}
+
+
+def baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline):
+    from layerplan.baselines import run_baseline
+    from layerplan.latency import analytic_params
+    from layerplan.profiles import bundle_latency
+
+    params = analytic_params(scenario)
+    if profiles is not None:
+        params.bundles = bundle_latency(params, profiles, profile_map, {d.name: d.spec for d in scenario.devices if d.spec})
+    return run_baseline(scenario, params, baseline, list(formulation_from_cfg(cfg)))
+
+
 def formulation_from_cfg(cfg) -> dict:
     if cfg.get("formulation") is not None:
         return to_dict(cfg.formulation)
@@ -88,15 +109,22 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
     try:
         load_plugins(config.get("plugins"))
         scenario = scenario_from_cfg(cfg)
+        profiles, profile_map = profiles_from_cfg(cfg, scenario)
         obj = to_dict(cfg.objective)
-        result = solve_scenario(
-            scenario,
-            formulation=formulation_from_cfg(cfg),
-            constraints=to_dict(cfg.get("constraints")),
-            objective=obj if len(obj) > 1 else obj.get("name", "latency"),
-            model=to_dict(cfg.get("model")),
-            solver=to_dict(cfg.solver),
-        )
+        baseline = to_dict(cfg.get("baseline"))
+        if baseline.get("name"):
+            result = baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline)
+        else:
+            result = solve_scenario(
+                scenario,
+                formulation=formulation_from_cfg(cfg),
+                constraints=to_dict(cfg.get("constraints")),
+                objective=obj if len(obj) > 1 else obj.get("name", "latency"),
+                model=to_dict(cfg.get("model")),
+                solver=to_dict(cfg.solver),
+                profiles=profiles,
+                profile_map=profile_map,
+            )
         error = None
     except LayerplanError as exc:
         error = exc

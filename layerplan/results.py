@@ -82,10 +82,11 @@ def collect(built: BuiltModel, sol: SolveResult) -> dict[str, Any]:
 
 def format_plan(result: dict[str, Any]) -> str:
     """Readable plan for the terminal."""
+    name = result.get("baseline") or result["objective_name"]
     lines = [
         f"scenario {result['scenario']} ({result['dnn']}, {result['granularity']} layers) on "
         f"{', '.join(result['devices'])}; formulations: {', '.join(result['formulations'])}; "
-        f"objective: {result['objective_name']}",
+        f"{'baseline' if result.get('baseline') else 'objective'}: {name}",
         f"solver {result['solver']['name']} {result['solver']['version']}: {result['status']} "
         f"({result['termination']}), objective {result['objective']:.6g}",
         "",
@@ -102,7 +103,8 @@ def format_plan(result: dict[str, Any]) -> str:
         "",
         "latency (s): T_c {compute:.4f}  T_x {communication:.4f}  T_w {weight:.4f}  total {total:.4f}".format(**lat),
         "ratio of compute: " + ", ".join(f"{d} {v:.3f}" for d, v in result["ratio_of_compute"].items()),
-        "model: {variables} variables ({binary} binary), {constraints} constraints".format(**result["model_size"]),
+        ("model: {variables} variables ({binary} binary), {constraints} constraints".format(**result["model_size"])
+         if "variables" in result["model_size"] else f"enumeration: {result['model_size'].get('plans')} plans"),
         "time (s): build {build:.3f}  solve {solve:.3f}".format(**result["timing_s"]),
     ]
     return "\n".join(lines)
