@@ -71,18 +71,20 @@ class ProfileSet:
                     )
 
 
-def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]]]:
+    """Metadata from ``# key: value`` lines, and (line number, row) for each data row."""
     meta: dict[str, str] = {}
-    body = []
+    body, linenos = [], []
     with open(path, newline="", encoding="utf-8") as fh:
-        for line in fh:
+        for lineno, line in enumerate(fh, start=1):
             if line.startswith("#"):
                 key, sep, val = line[1:].partition(":")
                 if sep:
                     meta[key.strip()] = val.strip()
             elif line.strip():
                 body.append(line)
-    rows = list(csv.DictReader(body))
+                linenos.append(lineno)
+    rows = list(zip(linenos[1:], csv.DictReader(body)))
     if body:
         header = next(csv.reader(body[:1]))
         missing = [c for c in ("dnn", "granularity", "device", "i", "j", "latency_s") if c not in header]
@@ -111,7 +113,7 @@ def load_profiles(source, dnn: str, granularity: str) -> ProfileSet:
     ps = ProfileSet(dnn, granularity)
     for path in _files(source):
         meta, rows = _meta_and_rows(path)
-        for n, row in enumerate(rows, start=2 + len(meta)):
+        for n, row in rows:
             if row.get("dnn") != dnn or row.get("granularity") != granularity:
                 continue
             where = f"row {n}: "
