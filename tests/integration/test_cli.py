@@ -121,3 +121,26 @@ def test_config_groups_compose():
     assert list(cfg.formulation) == ["base"]
     cfg = _cfg("+formulation=[preload,base]", "+constraints=[max_transitions,pin]")
     assert set(cfg.formulation) == {"preload", "base"} and set(cfg.constraints) == {"max_transitions", "pin"}
+
+
+def test_user_files_by_path(tmp_path):
+    (tmp_path / "net.csv").write_text("name,kind,flop,weights,out_h,out_w,out_d\nc1,conv,2e8,3e4,55,55,64\n"
+                                      "fc,linear,8e7,4e7,1,1,1000\n")
+    (tmp_path / "devs.yaml").write_text(
+        "name: mine\nsource: cam\ndestination: cam\nmembers:\n"
+        "  - {name: cam, class: edge, gflops_per_s: 2, internal_bandwidth_GBps: 1, external_bandwidth_Mbps: 100}\n"
+        "  - {name: gpu, class: cloud, tflops_per_s: 10, internal_bandwidth_GBps: 400, external_bandwidth_Gbps: 1,"
+        " memory_GiB: 8}\n")
+    (tmp_path / "link.yaml").write_text("bandwidth_Mbps: 20\nlinks:\n  - {src: cam, dst: gpu, bandwidth_Mbps: 40}\n")
+    cfg = _cfg("tracking=none", "print_plan=false", "dnn=file", f"dnn.file={tmp_path / 'net.csv'}",
+               "dnn.input_shape=[224,224,3]", "devices=file", f"devices.file={tmp_path / 'devs.yaml'}",
+               f"network.file={tmp_path / 'link.yaml'}")
+    res = run_job(cfg, tmp_path / "o")
+    assert res["status"] == "optimal" and res["devices"] == ["cam", "gpu"]
+    from layerplan.cli import scenario_from_cfg
+
+    sc = scenario_from_cfg(cfg)
+    cam, gpu = sc.devices
+    assert sc.network.link_bandwidth_Bps(cam, gpu) == pytest.approx(5e6)  # 40 Mbps
+    assert sc.network.link_bandwidth_Bps(gpu, cam) == pytest.approx(5e6)  # symmetric override
+    assert gpu.memory_B == 8 * 1024**3 and cam.flops_per_s == 2e9
