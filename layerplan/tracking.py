@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,6 +21,25 @@ def resolve_uri(uri: str | None) -> str:
     if uri:
         return str(uri)
     return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+@contextmanager
+def store_lock(uri: str):
+    """Serialize writers of an embedded sqlite store: parallel sweep jobs (joblib) would
+    otherwise race on its creation and migrations. Other stores need no lock."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    lock_path = uri[len("sqlite:///"):] + ".lock"
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -60,14 +80,18 @@ def log_run(
     """Record one run; returns the MLflow run id (None when tracking is disabled)."""
     if not tracking.get("enabled", True):
         return None
-    for name in ("mlflow", "alembic", "alembic.runtime.migration"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    mlflow.set_tracking_uri(resolve_uri(tracking.get("uri")))
+    uri = resolve_uri(tracking.get("uri"))
+    with store_lock(uri):
+        return _log(mlflow, uri, tracking, config, result, artifacts, tags)
+
+
+def _log(mlflow, uri, tracking, config, result, artifacts, tags) -> str:
+    mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(str(tracking.get("experiment") or "layerplan"))
     params = {k: (json.dumps(v) if not isinstance(v, str) else v) for k, v in flatten(config).items()}
     params = {k[:250]: v[:MAX_PARAM_LEN] for k, v in params.items()}
