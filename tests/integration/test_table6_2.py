@@ -45,3 +45,17 @@ def test_matches_stored_expected_values(table):
         exp = expected[(row["dnn"], row["formulation"])]
         for cell in CELLS:
             assert row[f"{cell}_ours"] == pytest.approx(float(exp[cell]), abs=2e-4), (row["dnn"], cell)
+
+
+def test_reproduce_command_writes_an_index(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "layerplan.experiments.reproduce", "table6_2", "--out", str(tmp_path / "rep"), "--",
+         "tracking=none"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    index = (tmp_path / "rep" / "README.md").read_text()
+    assert "| table6_2 | ok |" in index and (tmp_path / "rep" / "table6_2" / "report" / "table6_2.csv").is_file()
+    bad = subprocess.run([sys.executable, "-m", "layerplan.experiments.reproduce", "table9_9"], cwd=tmp_path,
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert bad.returncode == 2 and "unknown experiment(s) table9_9" in bad.stderr
