@@ -56,7 +56,7 @@ def solver_available(name: str) -> bool:
 def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None = None) -> SolveResult:
     """Solve ``model`` and load the solution; raise SolverError when there is none.
 
-    ``cfg`` keys: ``name`` (highs|gurobi), ``time_limit_s``, ``mip_rel_gap``, ``threads``,
+    ``cfg`` keys: ``name`` (highs|gurobi), ``time_limit_s``, ``mip_rel_gap``, ``mip_abs_gap``, ``threads``,
     ``tee``, ``options`` (solver-specific options passed through).
     """
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
@@ -73,6 +73,8 @@ def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None
         kwargs["time_limit"] = float(cfg["time_limit_s"])
     if cfg.get("mip_rel_gap") is not None:
         kwargs["rel_gap"] = float(cfg["mip_rel_gap"])
+    if cfg.get("mip_abs_gap") is not None:
+        kwargs["abs_gap"] = float(cfg["mip_abs_gap"])
     if cfg.get("threads") is not None:
         kwargs["threads"] = int(cfg["threads"])
     if cfg.get("options"):

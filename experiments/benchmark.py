@@ -1,0 +1,280 @@
+"""Build and solve times of the ILP on the thesis instances and on growing random chains.
+
+A script that prints figures; it checks nothing and asserts nothing about time::
+
+    python -m layerplan.experiments.benchmark [--quick] [--time-limit S] [--csv PATH]
+
+Two tables, one row per (instance, formulation, linearization):
+
+1. The thesis instances of Table 6.2 (AlexNet, VGG11, SSD300, VGG16 on C1 at 1e7 B/s,
+   module granularity), without (base ILP, Ch. 5) and with weight preloading (Ch. 6),
+   in both linearizations of z: ``flow`` (default) and ``and`` (Eq. (5.3)); and the
+   default scenario, AlexNet on C3. They are loaded from the shipped config exactly as
+   ``python run.py`` does (:func:`layerplan.cli.scenario_from_cfg`).
+2. Seeded random chains of L in (16, 32, 64, 100, 200) layers on D in (2, 4, 8, 16)
+   devices, with preloading and without the memory constraint, in both linearizations.
+   Each chain gets a source and a destination pseudo layer pinned to the first device,
+   so the model has L + 2 layers.
+
+Build time is :func:`layerplan.build.compose` + :func:`layerplan.build.build_model`;
+solve time is :func:`layerplan.solve.solve` with HiGHS. Every solve runs under the time
+limit (``--time-limit``, default 60 s); a solve that reaches it is reported as
+``time limit`` with the relative gap of its incumbent, one that ends without any
+solution as ``no solution``. ``--quick`` runs a small subset (under a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from layerplan.build import build_model, compose, model_size
+from layerplan.errors import LayerplanError, SolverError
+from layerplan.latency import analytic_params
+from layerplan.scenario import DNN, Device, Layer, Network, build_scenario
+from layerplan.solve import solve
+
+THESIS_DNNS = ("alexnet", "vgg11", "ssd300", "vgg16")
+RANDOM_LAYERS = (16, 32, 64, 100, 200)
+RANDOM_DEVICES = (2, 4, 8, 16)
+LINEARIZATIONS = ("flow", "and")
+COLUMNS = [
+    "group", "instance", "layers", "devices", "formulation", "linearization",
+    "build_s", "solve_s", "variables", "binary", "constraints", "objective_s", "status", "gap",
+]
+
+
+# --------------------------------------------------------------------------- instances
+
+
+def shipped_scenario(overrides: list[str]):
+    """A shipped scenario, composed from ``layerplan.conf`` like ``python run.py``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    from layerplan.cli import scenario_from_cfg
+
+    with initialize_config_module(config_module="layerplan.conf", version_base="1.3"):
+        cfg = hydra_compose(config_name="config", overrides=overrides)
+    return scenario_from_cfg(cfg)
+
+
+def random_chain(seed: int, n_layers: int, n_devices: int):
+    """A seeded random chain of ``n_layers`` layers on ``n_devices`` devices, memory off.
+
+    The same distributions as the component tests' generator (``tests/conftest.py``):
+    FLOP in [0, 5e9), weights 0 or in [1e3, 5e7), outputs up to 300 x 3000 elements;
+    devices at 1e9-3e12 FLOP/s, internal 3e8-3e11 B/s, external 1e6-3e8 B/s, unlimited
+    memory; a network of 1e5-1e8 B/s with 30 % of the ordered pairs overridden.
+    """
+    rng = np.random.default_rng(seed)
+    layers = tuple(
+        Layer(
+            name=f"l{i}",
+            kind=str(rng.choice(["conv", "linear", "relu"])),
+            flop=float(rng.integers(0, 5e9)),
+            weights=float(rng.choice([0, rng.integers(1e3, 5e7)])),
+            out_shape=(1, int(rng.integers(1, 300)), int(rng.integers(1, 3000))),
+        )
+        for i in range(n_layers)
+    )
+    dnn = DNN(f"rand{n_layers}", "module", (16, 16, 3), layers)
+    devices = [
+        Device(
+            name=f"D{d}",
+            device_class=("edge", "hub", "cloud")[d % 3],
+            flops_per_s=float(10 ** rng.uniform(9, 12.5)),
+            internal_bandwidth_Bps=float(10 ** rng.uniform(8.5, 11.5)),
+            external_bandwidth_Bps=float(10 ** rng.uniform(6, 8.5)),
+        )
+        for d in range(n_devices)
+    ]
+    links = {
+        (f"D{a}", f"D{b}"): float(10 ** rng.uniform(5, 8))
+        for a in range(n_devices)
+        for b in range(n_devices)
+        if a != b and rng.random() < 0.3
+    }
+    net = Network(float(10 ** rng.uniform(5, 8)), links)
+    return build_scenario(dnn, devices, net, name=f"random L={n_layers} D={n_devices}", source_device="D0",
+                          destination_device="D0", capture_shape=(32, 32, 3), preprocess=False)
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def run_one(group: str, instance: str, scenario, formulation: list[str], linearization: str, *,
+            memory: bool, time_limit_s: float, params=None) -> dict:
+    params = params if params is not None else analytic_params(scenario)
+    row = {"group": group, "instance": instance, "layers": len(scenario.layers), "devices": len(scenario.devices),
+           "formulation": "+".join(["base", *formulation]), "linearization": linearization}
+    t0 = time.perf_counter()
+    comp = compose(formulation, None, "latency", {"linearization": linearization, "memory": memory})
+    built = build_model(scenario, params, comp)
+    row["build_s"] = time.perf_counter() - t0
+    row.update({k: model_size(built.model)[k] for k in ("variables", "binary", "constraints")})
+    t0 = time.perf_counter()
+    try:
+        sol = solve(built.model, {"name": "highs", "time_limit_s": time_limit_s, "mip_rel_gap": 1e-9})
+    except SolverError as exc:
+        row.update(solve_s=time.perf_counter() - t0, objective_s=None, gap=None, status=f"no solution: {exc.one_line()}")
+        return row
+    hit_limit = sol.status != "optimal" and "time" in sol.termination.lower()
+    row.update(
+        solve_s=sol.solve_s,
+        objective_s=sol.objective,
+        gap=sol.gap,
+        status="time limit" if hit_limit else (sol.status if sol.status == "optimal" else f"{sol.status} ({sol.termination})"),
+    )
+    return row
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _fmt(col: str, v) -> str:
+    if v is None:
+        return "-"
+    if col in ("build_s", "solve_s"):
+        return f"{v:.2f}" if v >= 0.1 else f"{v:.3f}"
+    if col == "objective_s":
+        return f"{v:.6g}"
+    if col == "gap":
+        return f"{100 * v:.2g}%" if v > 1e-9 else "0"
+    return str(v)
+
+
+def print_table(title: str, rows: list[dict], cols: list[str]) -> None:
+    cells = [[_fmt(c, r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(cols)]
+    print(f"\n## {title}\n")
+    print("| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in cells:
+        print("| " + " | ".join(v.ljust(w) for v, w in zip(row, widths)) + " |")
+    sys.stdout.flush()
+
+
+def machine() -> str:
+    try:
+        from importlib.metadata import version
+
+        highs = version("highspy")
+    except Exception:  # pragma: no cover - depends on the installation
+        highs = "not installed"
+    try:
+        import pyomo
+
+        pyo_v = pyomo.version.version
+    except Exception:  # pragma: no cover
+        pyo_v = "?"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; "
+            f"python {platform.python_version()}; highspy {highs}; pyomo {pyo_v}")
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k) for k in COLUMNS})
+
+
+# --------------------------------------------------------------------------- main
+
+
+def thesis_cases(quick: bool):
+    """(instance, hydra overrides) of the thesis instances."""
+    dnns = ("alexnet",) if quick else THESIS_DNNS
+    cases = [(f"{d} C1 1e7", [f"dnn={d}", "devices=c1", "network.bandwidth_Bps=1e7", "dnn.granularity=module"]) for d in dnns]
+    cases.append(("alexnet C3 (default)", []))
+    return cases
+
+
+def random_cases(quick: bool):
+    if quick:
+        return [(16, 2), (16, 8), (64, 4), (100, 8)]
+    return [(n, d) for n in RANDOM_LAYERS for d in RANDOM_DEVICES]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m layerplan.experiments.benchmark", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="a small subset that finishes in under a minute")
+    ap.add_argument("--time-limit", type=float, default=None, metavar="S",
+                    help="HiGHS time limit per solve, s (default 60; 10 with --quick)")
+    ap.add_argument("--csv", type=Path, default=None, metavar="PATH", help="also write every row to this CSV file")
+    ap.add_argument("--seed", type=int, default=0, help="base seed of the random chains (default 0)")
+    args = ap.parse_args(argv)
+    limit = args.time_limit if args.time_limit is not None else (10.0 if args.quick else 60.0)
+
+    print(machine())
+    print(f"time limit per solve: {limit:g} s; mip_rel_gap 1e-9; build = compose + build_model; solve = HiGHS via layerplan.solve")
+    rows: list[dict] = []
+
+    thesis_rows = []
+    for name, overrides in thesis_cases(args.quick):
+        try:
+            sc = shipped_scenario(overrides)
+        except LayerplanError as exc:
+            print(f"skipping {name}: {exc.one_line()}")
+            continue
+        params = analytic_params(sc)
+        for form in ([], ["preload"]):
+            for lin in LINEARIZATIONS:
+                thesis_rows.append(run_one("thesis", name, sc, form, lin, memory=True, time_limit_s=limit, params=params))
+    rows += thesis_rows
+    print_table("Thesis instances (memory constraint on)", thesis_rows,
+                ["instance", "layers", "devices", "formulation", "linearization", "build_s", "solve_s", "variables",
+                 "binary", "constraints", "objective_s", "status", "gap"])
+
+    rand_rows = []
+    for n, d in random_cases(args.quick):
+        sc = random_chain(args.seed + 1000 * n + d, n, d)
+        params = analytic_params(sc)
+        for lin in LINEARIZATIONS:
+            r = run_one("random", f"L={n} D={d}", sc, ["preload"], lin, memory=False, time_limit_s=limit, params=params)
+            rand_rows.append(r)
+            print(f"  {r['instance']:>12} {lin:>4}: build {r['build_s']:.2f} s, solve {r['solve_s']:.2f} s, {r['status']}",
+                  file=sys.stderr, flush=True)
+    rows += rand_rows
+    print_table(f"Random chains, base+preload, memory off (seed {args.seed}; model layers = L + 2)", rand_rows,
+                ["instance", "layers", "linearization", "build_s", "solve_s", "variables", "binary", "constraints",
+                 "objective_s", "status", "gap"])
+
+    # Objective agreement between the two linearizations (both optimal ones must agree).
+    pairs: dict[tuple, dict] = {}
+    for r in rows:
+        pairs.setdefault((r["group"], r["instance"], r["formulation"]), {})[r["linearization"]] = r
+    mism = []
+    for key, by in pairs.items():
+        f, a = by.get("flow"), by.get("and")
+        if f and a and f["status"] == a["status"] == "optimal":
+            if abs(f["objective_s"] - a["objective_s"]) > 1e-6 * max(1.0, abs(f["objective_s"])):
+                mism.append(f"{key}: flow {f['objective_s']:.9g} vs and {a['objective_s']:.9g}")
+    print("\nflow and AND reach the same optimum on every pair solved to optimality by both"
+          if not mism else "\nobjective mismatches between linearizations:\n  " + "\n  ".join(mism))
+
+    if args.csv:
+        write_rows(args.csv, rows)
+        print(f"csv: {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
