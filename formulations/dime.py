@@ -59,16 +59,28 @@ class BundleBlockData(ContributionData):
         bl.require(mbs)
         dev = list(base.DEVICES)
         didx = base.device_index
+        multi = [d for d in dev if len(bl.freqs[didx[d]]) > 1]
+        if multi and "freddi" not in ctx.formulations:
+            d = multi[0]
+            raise ConfigError(
+                f"device {d!r} has {len(bl.freqs[didx[d]])} profiled frequencies: add freddi "
+                f"(+formulation=[{self.name_in_errors},freddi]) or fix one with profiles.frequency.{d}=max|min|<Hz>",
+                field=f"formulation.{self.name_in_errors}")
         self.REAL = pyo.Set(initialize=bl.real_layers, ordered=True, doc="real (non-pseudo) layers")
         self.BUNDLES = pyo.Set(initialize=bl.bundles(mbs), dimen=2, ordered=True, doc="(i, j): i <= j <= i + MBS - 1")
-        self.y = pyo.Var(self.BUNDLES, base.DEVICES, domain=pyo.Binary, doc="y[i,j,d] = 1: bundle i..j runs on d")
+        self.BUNDLE_F = pyo.Set(
+            initialize=[(i, j, d, f) for (i, j) in bl.bundles(mbs) for d in dev for f in range(len(bl.freqs[didx[d]]))],
+            dimen=4, ordered=True, doc="(i, j, d, f): bundle i..j on d at its f-th frequency",
+        )
+        self.y = pyo.Var(self.BUNDLE_F, domain=pyo.Binary, doc="y[i,j,d,f] = 1: bundle i..j runs on d at frequency f")
 
         def link_rule(b, l, d):
-            """Eq. (7.3): a real layer on d is covered by exactly one bundle on d.
+            """Eq. (7.3), with frequencies Eq. (8.1): a real layer on d is covered by exactly
+            one bundle on d (at one frequency).
 
-            .. math:: x_{\\ell,d} = \\sum_{i \\le \\ell \\le j} y_{i,j,d}
+            .. math:: x_{\\ell,d} = \\sum_{i \\le \\ell \\le j} \\sum_{f \\in F_d} y_{i,j,d,f}
             """
-            return base.x[l, d] == sum(b.y[i, j, d] for (i, j) in b.BUNDLES if i <= l <= j)
+            return base.x[l, d] == sum(b.y[i, j, e, f] for (i, j, e, f) in b.BUNDLE_F if e == d and i <= l <= j)
 
         self.link_Constraint = pyo.Constraint(self.REAL, base.DEVICES, rule=link_rule, doc="Eq. (7.3)")
         if self.config.ceiling:
@@ -86,9 +98,9 @@ class BundleBlockData(ContributionData):
             def ceiling_rule(b, d):
                 """Eq. (7.5): at most ceil(n_d / MBS) bundles on d.
 
-                .. math:: \\sum_{i,j} y_{i,j,d} \\le \\lceil \\frac{\\sum_\\ell x_{\\ell,d}}{MBS} \\rceil
+                .. math:: \\sum_{i,j,f} y_{i,j,d,f} \\le \\lceil \\frac{\\sum_\\ell x_{\\ell,d}}{MBS} \\rceil
                 """
-                return sum(b.y[i, j, d] for (i, j) in b.BUNDLES) <= b.k[d]
+                return sum(b.y[i, j, e, f] for (i, j, e, f) in b.BUNDLE_F if e == d) <= b.k[d]
 
             self.k_lo_Constraint = pyo.Constraint(base.DEVICES, rule=k_lo_rule, doc="MBS k >= n")
             self.k_hi_Constraint = pyo.Constraint(base.DEVICES, rule=k_hi_rule, doc="MBS k <= n + MBS - 1")
@@ -96,10 +108,10 @@ class BundleBlockData(ContributionData):
         pseudo = [l for l in base.LAYERS if p.pseudo[l] is not None]
         t = bl.latency_s
         self.compute_latency_s = pyo.Expression(
-            expr=sum(t[(i, j, didx[d])] * self.y[i, j, d] for (i, j) in self.BUNDLES for d in dev)
+            expr=sum(t[(i, j, didx[d], f)] * self.y[i, j, d, f] for (i, j, d, f) in self.BUNDLE_F)
             + sum(p.exec_prob[l] * p.compute_s[l, didx[d]] * base.x[l, d] for l in pseudo for d in dev
                   if p.compute_s[l, didx[d]] != 0),
-            doc="T^c, Eq. (7.2): sum_d sum_(i,j) t^c[i,j,d] y[i,j,d] (+ pseudo layers, Eq. (4.1))",
+            doc="T^c, Eq. (7.2) / Eq. (8.2): sum t^c[i,j,d,f] y[i,j,d,f] (+ pseudo layers, Eq. (4.1))",
         )
         self.weight_latency_s = pyo.Expression(
             expr=sum(p.exec_prob[l] * p.weight_s[l, didx[d]] * base.x[l, d] for l in pseudo for d in dev
@@ -109,6 +121,15 @@ class BundleBlockData(ContributionData):
         owner = self.name_in_errors
         ctx.terms.replace("latency.compute", owner, self.compute_latency_s)
         ctx.terms.replace("latency.weight", owner, self.weight_latency_s)
+        ctx.provide("bundles", self)
+
+    def frequency_choice(self) -> dict[str, int]:
+        """Frequency index used by each device that runs a bundle in the loaded solution."""
+        chosen: dict[str, int] = {}
+        for (i, j, d, f) in self.BUNDLE_F:
+            if pyo.value(self.y[i, j, d, f]) > 0.5:
+                chosen[d] = f
+        return chosen
 
     def report(self, ctx: ModelContext) -> dict:
         """Bundles chosen, profiling effort and the plan's actual latency (Tables 7.1-7.3)."""
@@ -124,19 +145,22 @@ class BundleBlockData(ContributionData):
             "profiles_per_device_eq_7_6": profile_count_eq_7_6(L, self.mbs),
             "profiles_total": profile_count(L, self.mbs) * p.n_devices,
             "bundles": [
-                {"first": p.layers[i], "last": p.layers[j], "device": d,
+                {"first": p.layers[i], "last": p.layers[j], "device": d, "frequency": bl.freqs[p.devices.index(d)][f],
                  "i": bl.real_layers.index(i) + 1, "j": bl.real_layers.index(j) + 1}
-                for (i, j, d) in sorted(self.chosen_bundles(), key=lambda t: t[0])
+                for (i, j, d, f) in sorted(self.chosen_bundles(), key=lambda t: t[0])
             ],
             "estimated_latency_s": float(pyo.value(ctx.terms.total("latency."))),
         }
+        freq = self.frequency_choice()
+        findex = [freq.get(d, 0) for d in p.devices]
+        out["frequency"] = {d: bl.freqs[k][findex[k]] for k, d in enumerate(p.devices) if d in freq}
         if bl.complete:
-            out["actual_latency_s"] = actual_latency_s(p, ctx.base.assignment())
+            out["actual_latency_s"] = actual_latency_s(p, ctx.base.assignment(), findex)
         return out
 
-    def chosen_bundles(self) -> list[tuple[int, int, str]]:
-        """(i, j, device) of every bundle in the loaded solution (global layer indexes)."""
-        return [(i, j, d) for (i, j, d) in self.y if pyo.value(self.y[i, j, d]) > 0.5]
+    def chosen_bundles(self) -> list[tuple[int, int, str, int]]:
+        """(i, j, device, frequency index) of every bundle in the loaded solution."""
+        return [k for k in self.BUNDLE_F if pyo.value(self.y[k]) > 0.5]
 
 
 @formulations.register(
@@ -144,6 +168,7 @@ class BundleBlockData(ContributionData):
     phase=20,
     replaces=("latency.compute", "latency.weight"),
     conflicts=("jointdnn",),
+    meta={"provides": ("bundles",)},
     doc="DIME bundle profiling with the MBS ceiling constraint, Ch. 7: Eqs. (7.2)-(7.5)",
 )
 @declare_custom_block(name="DimeBlock")
@@ -159,6 +184,7 @@ class DimeBlockData(BundleBlockData):
     phase=20,
     replaces=("latency.compute", "latency.weight"),
     conflicts=("dime",),
+    meta={"provides": ("bundles",)},
     doc="JointDNN baseline: bundle ILP of Sec. 7.2 without the ceiling constraint",
 )
 @declare_custom_block(name="JointDnnBlock")

@@ -60,6 +60,7 @@ def compose(
     entries = [(registry.formulations.get("base"), base_opts)]
     mixins = [(registry.formulations.get(n), o) for n, o in chosen.items()]
     names = {e.name for e, _ in mixins} | {"base"}
+    names |= {cap for e, _ in mixins for cap in e.meta.get("provides", ())}
     replaced: dict[str, str] = {}
     for entry, _ in sorted(mixins, key=lambda eo: (eo[0].phase, eo[0].name)):
         for req in entry.requires:
@@ -108,7 +109,8 @@ class BuiltModel:
 def build_model(scenario: Scenario, params: LatencyParams, composition: Composition) -> BuiltModel:
     t0 = time.perf_counter()
     model = pyo.ConcreteModel(name=f"layerplan:{scenario.name}")
-    ctx = ModelContext(scenario=scenario, params=params, terms=TermLists(), model=model)
+    ctx = ModelContext(scenario=scenario, params=params, terms=TermLists(), model=model,
+                       formulations=composition.formulation_names)
     for entry, opts in composition.formulations + composition.constraints + [composition.objective]:
         blk = block_class(entry.obj)()
         prefix = {"formulation": "", "constraint": "constraint_", "objective": "objective_"}[entry.kind]

@@ -31,14 +31,16 @@ def runs(params: LatencyParams, assignment: list[int]) -> list[tuple[int, int, i
     return out
 
 
-def actual_latency_s(params: LatencyParams, assignment: list[int]) -> dict[str, float]:
+def actual_latency_s(params: LatencyParams, assignment: list[int], freq: list[int] | None = None) -> dict[str, float]:
+    """Actual latency of a plan; ``freq[d]`` is the frequency index device d runs at (default 0)."""
     bl = params.bundles
     a = list(assignment)
     p = params.exec_prob
+    freq = freq or [0] * params.n_devices
     compute = 0.0
     for i, j, d in runs(params, a):
         try:
-            compute += bl.latency_s[(i, j, d)]
+            compute += bl.latency_s[(i, j, d, freq[d])]
         except KeyError:
             raise DataError(
                 f"actual latency needs the profile of bundle (i={bl.real_layers.index(i) + 1}, "

@@ -33,6 +33,17 @@ class ModelContext:
     model: pyo.ConcreteModel
     base: Any = None
     active: dict[str, Any] = field(default_factory=dict)  # name -> block, in build order
+    formulations: list[str] = field(default_factory=list)  # composed formulation names
+    shared: dict[str, Any] = field(default_factory=dict)  # declared interfaces between blocks
+
+    def provide(self, name: str, obj: Any) -> None:
+        """Publish an interface (e.g. ``bundles``: the block that owns y) for later blocks."""
+        self.shared[name] = obj
+
+    def require(self, name: str, by: str) -> Any:
+        if name not in self.shared:
+            raise ConfigError(f"{by!r} needs {name!r}, which no composed formulation provides", field="formulation")
+        return self.shared[name]
 
     def layer_index(self, name: str, where: str) -> int:
         try:

@@ -13,7 +13,7 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from layerplan.errors import DataError
 from layerplan.io import data_root
@@ -52,23 +52,9 @@ class ProfileSet:
     def frequencies(self, device: str) -> list[str]:
         return sorted({k[1] for k in self.latency_s if k[0] == device})
 
+
     def lookup(self, device: str, i: int, j: int, frequency: str = NOMINAL) -> float:
         return self.latency_s[(device, frequency, i, j)]
-
-    def check_coverage(self, device: str, n_layers: int, mbs: int, frequency: str = NOMINAL) -> None:
-        """Every bundle that MBS needs must be present; names the first missing one."""
-        if device not in self.meta and not any(k[0] == device for k in self.latency_s):
-            raise DataError(
-                f"no profiles for device {device!r} ({self.dnn}, {self.granularity}; have: {', '.join(self.devices()) or 'none'})",
-                source="profiles", field="device",
-            )
-        for i in range(1, n_layers + 1):
-            for j in range(i, min(n_layers, i + mbs - 1) + 1):
-                if (device, frequency, i, j) not in self.latency_s:
-                    raise DataError(
-                        f"missing bundle (i={i}, j={j}, device={device!r}{'' if frequency == NOMINAL else ', f=' + frequency}) "
-                        f"needed for MBS={mbs}", source=self.sources.get(device, "profiles"), field="latency_s",
-                    )
 
 
 def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]]]:
@@ -120,7 +106,7 @@ def load_profiles(source, dnn: str, granularity: str) -> ProfileSet:
             dev = (row.get("device") or "").strip()
             if not dev:
                 raise DataError("missing", source=str(path), field=f"{where}device")
-            freq = (row.get("frequency_Hz") or "").strip() or NOMINAL
+            freq = frequency_label(row.get("frequency_Hz") or "")
             try:
                 i, j = int(row["i"]), int(row["j"])
                 lat = float(row["latency_s"])
@@ -147,44 +133,78 @@ def load_profiles(source, dnn: str, granularity: str) -> ProfileSet:
     return ps
 
 
+def frequency_label(raw: str) -> str:
+    """Canonical frequency label: ``nominal`` (empty), a number of Hz as ``%.6g``, or a
+    lower-case word such as ``governor`` (profiles taken under the default DVFS governor)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return NOMINAL
+    try:
+        return f"{float(raw):.6g}"
+    except ValueError:
+        return raw.lower()
+
+
+def _as_hz(label: str) -> float | None:
+    try:
+        return float(label)
+    except ValueError:
+        return None
+
+
 @dataclass
 class BundleLatency:
-    """t^c[i, j, d] over the scenario's real layers, indexed by global layer index and
-    scenario device index; what the DIME/JointDNN blocks read."""
+    """t^c[i, j, d, f] and e^c[i, j, d, f] over the scenario's real layers, indexed by
+    global layer index, scenario device index and the index of the frequency in
+    ``freqs[d]``; what the bundle blocks (DIME, JointDNN, FreDDI) read."""
 
     real_layers: list[int]  # global indexes of the real layers, in order
-    latency_s: dict[tuple[int, int, int], float]  # (global i, global j, device index) -> s
+    latency_s: dict[tuple[int, int, int, int], float]  # (i, j, d, f) -> s
+    energy_J: dict[tuple[int, int, int, int], float]  # (i, j, d, f) -> J (when profiled)
     device_labels: list[str]  # profile label used for each scenario device
-    complete: bool  # every bundle of every size is present (actual latency can be evaluated)
+    freqs: list[list[str]]  # frequency labels available to each scenario device
+    complete: bool  # every bundle of every size, every frequency present (actual latency works)
     sources: dict[str, str] = field(default_factory=dict)
 
     def require(self, mbs: int) -> None:
         """Every bundle that MBS needs must be present; names the first missing (i, j, device)."""
         L = len(self.real_layers)
         for di, label in enumerate(self.device_labels):
-            for a in range(L):
-                for b in range(a, min(L, a + mbs)):
-                    if (self.real_layers[a], self.real_layers[b], di) not in self.latency_s:
-                        raise DataError(
-                            f"missing bundle (i={a + 1}, j={b + 1}, device={label!r}) needed for MBS={mbs}",
-                            source=self.sources.get(label, "profiles"), field="latency_s",
-                        )
+            for fi, f in enumerate(self.freqs[di]):
+                for a in range(L):
+                    for b in range(a, min(L, a + mbs)):
+                        if (self.real_layers[a], self.real_layers[b], di, fi) not in self.latency_s:
+                            fx = "" if f == NOMINAL else f", f={f}"
+                            raise DataError(
+                                f"missing bundle (i={a + 1}, j={b + 1}, device={label!r}{fx}) needed for MBS={mbs}",
+                                source=self.sources.get(label, "profiles"), field="latency_s",
+                            )
 
     def bundles(self, mbs: int) -> list[tuple[int, int]]:
         """(i, j) global index pairs with i <= j <= i + MBS - 1 over the real layers."""
         r = self.real_layers
         return [(r[a], r[b]) for a in range(len(r)) for b in range(a, min(len(r), a + mbs))]
 
+    def has_energy(self, d: int) -> bool:
+        return any(k[2] == d for k in self.energy_J)
+
+    def frequency_Hz(self, d: int, f: int) -> float | None:
+        return _as_hz(self.freqs[d][f])
+
 
 def bundle_latency(params, profiles: ProfileSet, device_map: Mapping[str, str] | None = None,
-                   default_labels: Mapping[str, str] | None = None) -> BundleLatency:
+                   default_labels: Mapping[str, str] | None = None,
+                   frequency: Mapping[str, Any] | None = None) -> BundleLatency:
     """Bind a ProfileSet to a scenario: map each scenario device to a profile label
-    (``device_map``, else ``default_labels`` such as the device's catalogue spec, else its name)."""
+    (``device_map``, else ``default_labels`` such as the device's catalogue spec, else its
+    name) and choose the frequencies it may use: ``frequency[device]`` is ``all``
+    (default), ``max``, ``min`` (highest / lowest profiled frequency in Hz), ``governor``,
+    ``nominal`` or a number of Hz."""
     real = [l for l, kind in enumerate(params.pseudo) if kind is None]
     L = len(real)
     if real != list(range(real[0], real[0] + L)):
         raise DataError("real layers must be consecutive in the chain", source="scenario", field="layers")
-    labels = []
+    labels, freqs = [], []
     for d in params.devices:
         label = (device_map or {}).get(d) or (default_labels or {}).get(d) or d
         if label not in profiles.devices():
@@ -194,14 +214,37 @@ def bundle_latency(params, profiles: ProfileSet, device_map: Mapping[str, str] |
                 source="profiles", field=f"map.{d}",
             )
         labels.append(label)
-    lat = {}
+        freqs.append(_choose_frequencies(profiles.frequencies(label), (frequency or {}).get(d, "all"), d, label))
+    lat, energy = {}, {}
     complete = True
     for di, label in enumerate(labels):
-        for a in range(L):
-            for b in range(a, L):
-                key = (label, NOMINAL, a + 1, b + 1)
-                if key in profiles.latency_s:
-                    lat[(real[a], real[b], di)] = profiles.latency_s[key]
-                else:
-                    complete = False
-    return BundleLatency(real, lat, labels, complete, {k: v for k, v in profiles.sources.items() if k in labels})
+        for fi, f in enumerate(freqs[di]):
+            for a in range(L):
+                for b in range(a, L):
+                    key = (label, f, a + 1, b + 1)
+                    if key in profiles.latency_s:
+                        lat[(real[a], real[b], di, fi)] = profiles.latency_s[key]
+                        if key in profiles.energy_J:
+                            energy[(real[a], real[b], di, fi)] = profiles.energy_J[key]
+                    else:
+                        complete = False
+    return BundleLatency(real, lat, energy, labels, freqs, complete,
+                         {k: v for k, v in profiles.sources.items() if k in labels})
+
+
+def _choose_frequencies(available: list[str], policy, device: str, label: str) -> list[str]:
+    numeric = sorted((f for f in available if _as_hz(f) is not None), key=lambda f: float(f))
+    where = f"frequency.{device}"
+    policy = "all" if policy is None else str(policy).strip().lower()
+    if policy == "all":
+        return numeric + [f for f in available if _as_hz(f) is None]
+    if policy in ("max", "min"):
+        if not numeric:
+            raise DataError(f"device {device!r} ({label}) has no profiled frequencies in Hz (have: {', '.join(available)})",
+                            source="profiles", field=where)
+        return [numeric[-1] if policy == "max" else numeric[0]]
+    want = frequency_label(policy)
+    if want not in available:
+        raise DataError(f"device {device!r} ({label}) has no profiles at {policy!r} (have: {', '.join(available)})",
+                        source="profiles", field=where)
+    return [want]

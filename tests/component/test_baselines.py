@@ -36,7 +36,15 @@ def test_exhaustive_over_every_plan_equals_the_ilp(args, preload, memory):
     assert math.isclose(ex["objective"], ilp["objective"], rel_tol=1e-6, abs_tol=1e-9)
     single = run_baseline(sc, params, {"name": "exhaustive", "single_entry": True}, forms)
     assert single["objective"] >= ex["objective"] - 1e-12
-    one = run_baseline(sc, params, {"name": "single_device"}, forms)
+    try:
+        one = run_baseline(sc, params, {"name": "single_device"}, forms)
+    except SolverError:  # no single device holds every weight: then no plan on one device is feasible
+        from layerplan.oracle import feasible_memory
+
+        assert not any(feasible_memory(params, [params.pinned.get(l, d) for l in range(params.n_layers)])
+                       for d in range(params.n_devices) if all(params.pinned.get(l, d) == d for l in range(params.n_layers)
+                                                               if params.pseudo[l] is None))
+        return
     assert one["objective"] >= single["objective"] - 1e-12
     assert one["objective"] == pytest.approx(min(one["single_device_latency_s"].values()))
 

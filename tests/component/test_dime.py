@@ -64,7 +64,7 @@ def estimate_by_enumeration(p, mbs: int, ceiling: bool, memory: bool = True) -> 
         if memory and not feasible_memory(p, a):
             continue
         base = actual_latency_s(p, a)
-        fixed = base["total"] - sum(bl.latency_s[(i, j, d)] for i, j, d in runs(p, a))
+        fixed = base["total"] - sum(bl.latency_s[(i, j, d, 0)] for i, j, d in runs(p, a))
         total = fixed
         for d in range(p.n_devices):
             segs = [(i, j) for i, j, dd in runs(p, a) if dd == d]
@@ -75,7 +75,7 @@ def estimate_by_enumeration(p, mbs: int, ceiling: bool, memory: bool = True) -> 
             for combo in itertools.product(*covers):
                 parts = [b for cover in combo for b in cover]
                 if len(parts) <= cap:
-                    best_d = min(best_d, sum(bl.latency_s[(i, j, d)] for i, j in parts))
+                    best_d = min(best_d, sum(bl.latency_s[(i, j, d, 0)] for i, j in parts))
             total += best_d if segs else 0.0
         best = min(best, total)
     return best

@@ -66,12 +66,13 @@ def tiny_params(sc):
     params = analytic_params(sc)
     real = [l for l, kind in enumerate(params.pseudo) if kind is None]
     lat = {
-        (real[a], real[b], d): 1.0e-3 * (b - a + 1) * (d + 1)
+        (real[a], real[b], d, 0): 1.0e-3 * (b - a + 1) * (d + 1)
         for a in range(len(real))
         for b in range(a, len(real))
         for d in range(params.n_devices)
     }
-    params.bundles = BundleLatency(real, lat, list(params.devices), True)
+    energy = {k: 2 * v for k, v in lat.items()}
+    params.bundles = BundleLatency(real, lat, energy, list(params.devices), [["nominal"]] * params.n_devices, True)
     return params
 
 
