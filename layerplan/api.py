@@ -35,19 +35,22 @@ def solve_scenario(
     params: LatencyParams | None = None,
     profiles=None,
     profile_map: Mapping[str, str] | None = None,
+    profile_frequency: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compose, build and solve; return the result record (README: result.json).
 
     ``profiles`` (a :class:`layerplan.profiles.ProfileSet`) supplies bundle latencies for
     DIME/JointDNN; each scenario device uses the profile label ``profile_map[name]``, else
-    its catalogue spec, else its name.
+    its catalogue spec, else its name; ``profile_frequency[name]`` restricts its frequencies
+    (``max``, ``min``, ``governor``, a number of Hz; default all).
     """
     comp = compose(list(formulation) if isinstance(formulation, tuple) else formulation, constraints, objective, model)
     params = params if params is not None else analytic_params(scenario)
     if profiles is not None:
         from layerplan.profiles import bundle_latency
 
-        params.bundles = bundle_latency(params, profiles, profile_map, {d.name: d.spec for d in scenario.devices if d.spec})
+        params.bundles = bundle_latency(params, profiles, profile_map, {d.name: d.spec for d in scenario.devices if d.spec},
+                                        profile_frequency)
     built = build_model(scenario, params, comp)
     sol = solve(built.model, solver, caps=active_caps(built))
     return collect(built, sol)

@@ -65,7 +65,7 @@ def compose(
     for entry, _ in sorted(mixins, key=lambda eo: (eo[0].phase, eo[0].name)):
         for req in entry.requires:
             if req not in names:
-                raise ConfigError(f"{entry.name!r} requires formulation {req!r}; add it to +formulation=[...]", field="formulation")
+                raise ConfigError(f"{entry.name!r} requires {_providers(req)}; add it to +formulation=[...]", field="formulation")
         for con in entry.conflicts:
             if con in names:
                 raise ConfigError(f"formulations {entry.name!r} and {con!r} cannot be combined", field="formulation")
@@ -90,8 +90,15 @@ def compose(
     for entry, _ in cons + [obj]:
         for req in entry.requires:
             if req not in names:
-                raise ConfigError(f"{entry.kind} {entry.name!r} requires formulation {req!r}", field=entry.kind)
+                raise ConfigError(f"{entry.kind} {entry.name!r} requires {_providers(req)}; add it to +formulation=[...]",
+                                  field=entry.kind)
     return Composition(entries, cons, obj)
+
+
+def _providers(req: str) -> str:
+    """'formulation X', or the formulations that provide the capability X."""
+    prov = [e.name for e in registry.formulations.entries() if req in e.meta.get("provides", ())]
+    return f"formulation {req!r}" if not prov else f"{req!r} (formulation {' or '.join(repr(p) for p in prov)})"
 
 
 @dataclass

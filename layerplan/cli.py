@@ -37,7 +37,7 @@ def scenario_from_cfg(cfg) -> Any:
         raise LayerplanError("missing", source="config", field="dnn.file")
     dnn = load_dnn(dnn_cfg["file"], dnn_cfg.get("granularity", "module"), input_shape=dnn_cfg.get("input_shape"))
     devices, source, destination, where = load_device_set(to_dict(cfg.devices))
-    network = load_network(to_dict(cfg.network), [d.name for d in devices])
+    network = load_network(to_dict(cfg.network), [d.name for d in devices], devices)
     sc = to_dict(cfg.get("scenario"))
     capture = sc.get("capture_shape")
     name = sc.get("name") or f"{dnn.name}-{to_dict(cfg.devices).get('name', 'devices')}"
@@ -62,7 +62,7 @@ def profiles_from_cfg(cfg, scenario):
     prof = to_dict(cfg.get("profiles"))
     if not prof.get("source"):
         return None, None
-    return load_profiles(prof["source"], scenario.dnn.name, scenario.dnn.granularity), prof.get("map") or {}
+    return load_profiles(prof["source"], scenario.dnn.name, scenario.dnn.granularity), prof
 
 
 def baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline):
@@ -72,7 +72,8 @@ def baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline):
 
     params = analytic_params(scenario)
     if profiles is not None:
-        params.bundles = bundle_latency(params, profiles, profile_map, {d.name: d.spec for d in scenario.devices if d.spec})
+        params.bundles = bundle_latency(params, profiles, profile_map.get("map") or {},
+                                        {d.name: d.spec for d in scenario.devices if d.spec}, profile_map.get("frequency") or {})
     return run_baseline(scenario, params, baseline, list(formulation_from_cfg(cfg)))
 
 
@@ -123,7 +124,8 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
                 model=to_dict(cfg.get("model")),
                 solver=to_dict(cfg.solver),
                 profiles=profiles,
-                profile_map=profile_map,
+                profile_map=(profile_map or {}).get("map") or {},
+                profile_frequency=(profile_map or {}).get("frequency") or {},
             )
         error = None
     except LayerplanError as exc:

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import yaml
 
 from layerplan.errors import DataError
-from layerplan.scenario import DEVICE_CLASSES, DNN, Device, Layer, Network
+from layerplan.scenario import DEVICE_CLASSES, DNN, Device, Layer, Network, RadioModel
 from layerplan.units import read_quantity
 
 LAYER_COLUMNS = ("name", "kind", "flop", "weights", "out_h", "out_w", "out_d")
@@ -181,6 +181,7 @@ def parse_device(name: str, record: Mapping, source: str, spec: str | None = Non
         idle_power_W=_q(record, "idle_power", "W", source, where, required=False, default=0.0, allow_zero=True),
         spec=spec,
         description=str(record.get("description", "")),
+        radio=radio_model(record.get("radio"), source, f"{where}.radio"),
     )
 
 
@@ -260,8 +261,12 @@ def _stem(key: str) -> str:
     return key
 
 
-def load_network(cfg: Mapping, device_names: list[str]) -> Network:
-    """Network from the ``network`` config group (or its ``file``)."""
+def load_network(cfg: Mapping, device_names: list[str], devices: list[Device] | None = None) -> Network:
+    """Network from the ``network`` config group (or its ``file``).
+
+    ``radio: wifi|4g|3g`` sets, for every pair between an edge device and a non-edge
+    device not given in ``links``, the connection's upload rate (edge -> other) and
+    download rate (other -> edge) from the radio model (Ch. 8, Table 8.1)."""
     where = "network"
     cfg = dict(cfg)
     if cfg.get("file"):
@@ -288,4 +293,45 @@ def load_network(cfg: Mapping, device_names: list[str]) -> Network:
             pairs.append((dst, src))
         if link.get("cap_by_external", True) is False:
             uncapped.update(pairs)
-    return Network(bw, links, bool(cfg.get("cap_by_external", True)), where, frozenset(uncapped))
+    radio = radio_model(cfg.get("radio"), where, "radio")
+    if radio is not None and devices:
+        for a in devices:
+            for b in devices:
+                if a.name == b.name or (a.name, b.name) in links:
+                    continue
+                if a.device_class == "edge" and b.device_class != "edge":
+                    links[(a.name, b.name)] = radio.up_Bps
+                elif b.device_class == "edge" and a.device_class != "edge":
+                    links[(a.name, b.name)] = radio.down_Bps
+    return Network(bw, links, bool(cfg.get("cap_by_external", True)), where, frozenset(uncapped), radio)
+
+
+def load_radios(path: str | os.PathLike = "network/radio_power.yaml") -> dict[str, RadioModel]:
+    """Radio power models (Eqs. (8.5)-(8.6)); mW/Mbps, mW and Mbps converted to SI here."""
+    p = resolve_path(path, what="radio power file")
+    doc = read_yaml(p)
+    radios = doc.get("radios")
+    if not isinstance(radios, dict) or not radios:
+        raise DataError("missing or empty", source=str(p), field="radios")
+    out = {}
+    for name, rec in radios.items():
+        where = f"radios.{name}"
+        out[str(name).lower()] = RadioModel(
+            name=str(name).lower(),
+            alpha_up_W_per_Bps=_q(rec, "alpha_up", "W_per_Bps", str(p), where, allow_zero=True),
+            alpha_down_W_per_Bps=_q(rec, "alpha_down", "W_per_Bps", str(p), where, allow_zero=True),
+            beta_W=_q(rec, "beta", "W", str(p), where, allow_zero=True),
+            up_Bps=_q(rec, "up", "Bps", str(p), where),
+            down_Bps=_q(rec, "down", "Bps", str(p), where),
+        )
+    return out
+
+
+def radio_model(name: str | None, source: str, field_name: str) -> RadioModel | None:
+    if not name:
+        return None
+    radios = load_radios()
+    key = str(name).lower()
+    if key not in radios:
+        raise DataError(f"unknown radio {name!r} (known: {', '.join(sorted(radios))})", source=source, field=field_name)
+    return radios[key]

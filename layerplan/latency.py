@@ -28,6 +28,9 @@ class LatencyParams:
     pinned: dict[int, int] = field(default_factory=dict)  # layer index -> device index
     pseudo: list[str | None] = field(default_factory=list)
     bundles: object = None  # layerplan.profiles.BundleLatency when bundle profiles are loaded (Ch. 7)
+    bandwidth_Bps: np.ndarray | None = None  # BW[d, d'] (Sec. 4.3)
+    radios: list = field(default_factory=list)  # RadioModel or None per device (Eqs. (8.5)-(8.6))
+    device_classes: list[str] = field(default_factory=list)
 
     @property
     def n_layers(self) -> int:
@@ -75,6 +78,9 @@ def analytic_params(scenario: Scenario) -> LatencyParams:
         memory_B=np.array([d.memory_B for d in devs], dtype=float),
         pinned=pinned,
         pseudo=[layer.pseudo for layer in layers],
+        bandwidth_Bps=bw,
+        radios=[d.radio or (scenario.network.radio if d.device_class == "edge" else None) for d in devs],
+        device_classes=[d.device_class for d in devs],
     )
 
 

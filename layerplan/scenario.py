@@ -84,6 +84,30 @@ class DNN:
 
 
 @dataclass(frozen=True)
+class RadioModel:
+    """Radio power P = alpha * throughput + beta (Eqs. (8.5)-(8.6)), SI units.
+
+    ``alpha_*_W_per_Bps`` is W per (B/s) of throughput, ``beta_W`` the base power, and
+    ``up_Bps`` / ``down_Bps`` the connection's upload / download throughput.
+    """
+
+    name: str
+    alpha_up_W_per_Bps: float
+    alpha_down_W_per_Bps: float
+    beta_W: float
+    up_Bps: float
+    down_Bps: float
+
+    def upload_power_W(self, throughput_Bps: float) -> float:
+        """Eq. (8.5): P_up = alpha_up * tau_up + beta."""
+        return self.alpha_up_W_per_Bps * throughput_Bps + self.beta_W
+
+    def download_power_W(self, throughput_Bps: float) -> float:
+        """Eq. (8.6): P_down = alpha_down * tau_down + beta."""
+        return self.alpha_down_W_per_Bps * throughput_Bps + self.beta_W
+
+
+@dataclass(frozen=True)
 class Device:
     """A compute device (Sec. 4.1, Tables 4.1 and 6.1)."""
 
@@ -96,6 +120,7 @@ class Device:
     idle_power_W: float = 0.0
     spec: str | None = None
     description: str = ""
+    radio: RadioModel | None = None  # communication energy model (Ch. 8); None: not counted
 
 
 @dataclass(frozen=True)
@@ -112,6 +137,7 @@ class Network:
     cap_by_external: bool = True
     source_file: str = "<config>"
     uncapped_links: frozenset = frozenset()  # ordered pairs whose bandwidth is taken as given
+    radio: RadioModel | None = None  # the edge devices' connection (Ch. 8), unless a device has its own
 
     def link_bandwidth_Bps(self, src: Device, dst: Device) -> float:
         if src.name == dst.name:

@@ -33,6 +33,9 @@ CONVERSIONS: dict[str, dict[str, float]] = {
     "J": {"J": 1.0, "mJ": 1e-3},
     "s": {"s": 1.0, "ms": 1e-3, "us": 1e-6},
     "Hz": {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9},
+    # power per throughput (radio model slopes, Eqs. (8.5)-(8.6)): W per (B/s)
+    "W_per_Bps": {"W_per_Bps": 1.0, "mW_per_Mbps": 1e-3 / (1e6 / 8.0), "W_per_Mbps": 1.0 / (1e6 / 8.0),
+                  "W_per_MBps": 1e-6},
 }
 
 #: Power per throughput (Eq. (8.5) slopes): mW per Mbps -> W per (B/s).

@@ -1,0 +1,85 @@
+"""``python -m layerplan.profiling``: profile every bundle of a torchvision model.
+
+Example (one CPU thread, all 36 AlexNet bundles, 100 runs each)::
+
+    python -m layerplan.profiling --model alexnet --granularity major --device-label cpu_t1 \\
+        --threads 1 --runs-per-input 5 --inputs 20 --mbs 8 --out data/profiles/cpu/alexnet_cpu_t1.csv
+
+Re-running the same command resumes: bundles already in ``--out`` are skipped.
+``--estimate`` only prints a rough profiling time. Without torch the command prints
+one error line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from layerplan.errors import LayerplanError
+from layerplan.profiling import core
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m layerplan.profiling", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="torchvision model: alexnet, vgg11, vgg16")
+    p.add_argument("--granularity", default="major", choices=("major", "module"))
+    p.add_argument("--device-label", help="device name written in the table (e.g. cpu_t1)")
+    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (CPU); default 1")
+    p.add_argument("--runs-per-input", type=int, default=5, help="passes over the inputs (default 5)")
+    p.add_argument("--inputs", type=int, default=20, help="number of synthetic images (default 20)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls per bundle before timing (default 3)")
+    p.add_argument("--mbs", type=int, default=None, help="maximum bundle size (default: all bundles)")
+    p.add_argument("--bundles", default=None, help="explicit bundles, e.g. '1-3,4-4' (overrides --mbs)")
+    p.add_argument("--out", help="profile CSV to write or resume")
+    p.add_argument("--cuda", action="store_true", help="run on the GPU, time with CUDA events")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and synthetic inputs")
+    p.add_argument("--description", default=None, help="text of the '# description:' line")
+    p.add_argument("--runs-note", default="", help="text appended to the '# runs:' line")
+    p.add_argument("--remeasure-spread", type=float, default=None, metavar="R",
+                   help="when resuming, measure again the bundles whose spread_s > R x latency_s")
+    p.add_argument("--estimate", action="store_true", help="only estimate the profiling time and exit")
+    p.add_argument("--quiet", action="store_true", help="no per-bundle progress lines")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from layerplan.profiling import torch_bundles as tb
+
+        tb.require_torch()
+        if args.estimate:
+            est = tb.estimate(args.model, args.granularity, threads=args.threads, runs_per_input=args.runs_per_input,
+                              n_inputs=args.inputs, warmup=args.warmup, mbs=args.mbs, cuda=args.cuda,
+                              seed=args.seed)
+            print(
+                f"{args.model} {args.granularity}: full network {est['full_network_s']:.4g} s, "
+                f"sum of single layers {est['sum_single_layers_s']:.4g} s, {est['bundles']} bundles, "
+                f"estimated profiling time {est['estimated_profiling_s']:.0f} s"
+            )
+            return 0
+        if not args.out or not args.device_label:
+            raise LayerplanError("--out and --device-label are required (unless --estimate)", source="profiling",
+                                 field="args")
+        bundle_list = None
+        if args.bundles:
+            n = len(core.read_layer_table(args.model, args.granularity))
+            bundle_list = core.parse_bundle_spec(args.bundles, n)
+        tb.profile_model(
+            args.model, args.granularity, device_label=args.device_label, out=args.out,
+            threads=None if args.cuda and args.threads is None else args.threads,
+            runs_per_input=args.runs_per_input, n_inputs=args.inputs, warmup=args.warmup, mbs=args.mbs,
+            bundle_list=bundle_list, cuda=args.cuda, seed=args.seed, description=args.description,
+            runs_note=args.runs_note, progress=not args.quiet, remeasure_spread=args.remeasure_spread,
+        )
+    except LayerplanError as exc:
+        print(f"layerplan: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except ValueError as exc:
+        print(f"layerplan: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
