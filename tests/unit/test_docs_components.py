@@ -41,6 +41,13 @@ CTYPES = (pyo.Block, pyo.Set, pyo.Var, pyo.Constraint, pyo.Expression, pyo.Objec
 CONSTRAINT_OPTIONS = {
     "latency_cap": {"max_latency_s": 1.0e6},
     "pin": {"layers": {"l1": "B"}},
+    "energy_cap": {"max_energy_J": 1.0e6},
+    "privacy": {"k": 1},
+}
+OBJECTIVE_OPTIONS = {
+    "latency_cons": {"max_latency_s": 1.0e6},
+    "energy_cons": {"max_energy_J": 1.0e6},
+    "privacy": {"k": 1},
 }
 EQ_CITED = re.compile(r"Eqs?\. \((\d+\.\d+)\)")
 EQ_LOOSE = re.compile(r"\b(?:eqs?|equations?)\b\.?\s*\(?\s*\d+\.\d+\)?", re.IGNORECASE)
@@ -53,26 +60,31 @@ def tiny_scenario():
         Layer("l2", "linear", 1.0e6, 5.0e2, (1, 1, 10)),
     )
     dnn = DNN("tiny", "module", (4, 4, 3), layers)
+    from layerplan.io import load_radios
+
     devices = [
-        Device("A", "edge", 1.0e9, 1.0e9, 1.0e7, memory_B=1.0e6),
+        Device("A", "edge", 1.0e9, 1.0e9, 1.0e7, memory_B=1.0e6, radio=load_radios()["wifi"]),
         Device("B", "cloud", 1.0e11, 1.0e10, 1.0e7, memory_B=1.0e6),
     ]
     return build_scenario(dnn, devices, Network(1.0e7), source_device="A", destination_device="A",
                           capture_shape=(4, 4, 3), preprocess=True)
 
 
-def tiny_params(sc):
+def tiny_params(sc, multi_frequency: bool = True):
     """Analytic parameters plus a bundle latency for every bundle of real layers (Ch. 7)."""
     params = analytic_params(sc)
     real = [l for l, kind in enumerate(params.pseudo) if kind is None]
+    # with FreDDI device A has two frequencies (Ch. 8); a bundle block alone needs one per device
+    freqs = [["5e+08", "1e+09"] if multi_frequency else ["nominal"]] + [["nominal"]] * (params.n_devices - 1)
     lat = {
-        (real[a], real[b], d, 0): 1.0e-3 * (b - a + 1) * (d + 1)
+        (real[a], real[b], d, f): 1.0e-3 * (b - a + 1) * (d + 1) / (f + 1)
         for a in range(len(real))
         for b in range(a, len(real))
         for d in range(params.n_devices)
+        for f in range(len(freqs[d]))
     }
     energy = {k: 2 * v for k, v in lat.items()}
-    params.bundles = BundleLatency(real, lat, energy, list(params.devices), [["nominal"]] * params.n_devices, True)
+    params.bundles = BundleLatency(real, lat, energy, list(params.devices), freqs, True)
     return params
 
 
@@ -89,14 +101,26 @@ def _choices(entry) -> dict[str, list]:
     return out
 
 
+def _provider(req: str) -> str:
+    """A formulation named ``req``, or the first one that provides the capability ``req``."""
+    if req in registry.formulations.names():
+        return req
+    return next(e.name for e in registry.formulations.entries() if req in e.meta.get("provides", ()))
+
+
 def _with_requires(name: str) -> list[str]:
     seen, todo = [], [name]
     while todo:
-        n = todo.pop()
+        n = _provider(todo.pop())
         if n not in seen:
             seen.append(n)
             todo.extend(registry.formulations.get(n).requires)
     return seen
+
+
+def _satisfied(entry, group: list[str]) -> bool:
+    have = set(group) | {"base"} | {c for g in group for c in registry.formulations.get(g).meta.get("provides", ())}
+    return all(r in have for r in entry.requires)
 
 
 def compositions():
@@ -113,19 +137,22 @@ def compositions():
         for form_opts, base_opts, default in variants:
             form = {m: dict(form_opts.get(m, {})) for m in group}
             for objective in registry.objectives.names():
+                if not _satisfied(registry.objectives.get(objective), group):
+                    continue
                 label = f"base[{lin}{', ' + str(base_opts) if base_opts else ''}] + {form} / {objective}"
                 yield label, form, {"linearization": lin, **base_opts}, objective, default
 
 
 def build_all():
     sc = tiny_scenario()
-    params = tiny_params(sc)
-    cons = {n: dict(CONSTRAINT_OPTIONS.get(n, {})) for n in registry.constraints.names()}
+    params = {multi: tiny_params(sc, multi) for multi in (False, True)}
     models = []
     for label, form, base_opts, objective, default in compositions():
+        cons = {n: dict(CONSTRAINT_OPTIONS.get(n, {})) for n in registry.constraints.names()
+                if _satisfied(registry.constraints.get(n), list(form))}
         try:
-            comp = compose(form, cons, objective, base_opts)
-            built = build_model(sc, params, comp)
+            comp = compose(form, cons, {"name": objective, **OBJECTIVE_OPTIONS.get(objective, {})}, base_opts)
+            built = build_model(sc, params["freddi" in form], comp)
         except ConfigError as exc:
             if not default:
                 continue  # an option value the block rejects (e.g. jointdnn with ceiling: true)
