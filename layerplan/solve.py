@@ -91,8 +91,15 @@ def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None
                 field="name",
             ) from None
         raise SolverError(f"{name} failed: {text}", source="solver", field="name") from None
-    solve_s = time.perf_counter() - t0
     tc = res.termination_condition
+    infeasible = (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible,
+                  TerminationCondition.infeasibleOrUnbounded)
+    if tc in infeasible and name == "highs" and (kwargs.get("solver_options") or {}).get("presolve") != "off":
+        # HiGHS 1.15's presolve was seen to declare feasible MIPs infeasible (experiments/pareto.py,
+        # seed 109); an infeasibility verdict is confirmed without presolve before it is reported.
+        res = opt.solve(model, **{**kwargs, "solver_options": {**(kwargs.get("solver_options") or {}), "presolve": "off"}})
+        tc = res.termination_condition
+    solve_s = time.perf_counter() - t0
     caps_txt = f" (active caps: {'; '.join(caps)})" if caps else ""
     if tc in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible):
         raise SolverError(f"the model is infeasible{caps_txt}", source="solver", field="status")
