@@ -220,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="HiGHS time limit per solve, s (default 60; 10 with --quick)")
     ap.add_argument("--csv", type=Path, default=None, metavar="PATH", help="also write every row to this CSV file")
     ap.add_argument("--seed", type=int, default=0, help="base seed of the random chains (default 0)")
+    ap.add_argument("--sweep", action="store_true",
+                    help="only compare a bandwidth sweep that rebuilds each point with one that re-solves one model")
     args = ap.parse_args(argv)
+    if args.sweep:
+        return sweep_benchmark(args.quick)
     limit = args.time_limit if args.time_limit is not None else (10.0 if args.quick else 60.0)
 
     print(machine())
@@ -273,6 +277,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         write_rows(args.csv, rows)
         print(f"csv: {args.csv}")
+    return 0
+
+
+def sweep_benchmark(quick: bool) -> int:
+    """Seconds for a bandwidth sweep: rebuild + solve each point vs update 1/BW and re-solve."""
+    import dataclasses
+
+    from layerplan.api import solve_scenario
+    from layerplan.sweep import sweep_bandwidth
+
+    print(machine())
+    bws = [float(b) for b in np.logspace(4, 7, 7 if quick else 31)]
+    rows = []
+    cases = [("VGG16 C3", ["dnn=vgg16", "devices=c3"]), ("AlexNet C3", ["dnn=alexnet", "devices=c3"])]
+    chains = [(64, 8)] if quick else [(64, 8), (100, 8), (200, 4)]
+    for name, sc in [(n, shipped_scenario(o)) for n, o in cases] + [
+            (f"random L={n} D={d}", random_chain(n * 100 + d, n, d)) for n, d in chains]:
+        t0 = time.perf_counter()
+        fresh = [solve_scenario(dataclasses.replace(sc, network=dataclasses.replace(sc.network, bandwidth_Bps=b)),
+                                formulation=["preload"]) for b in bws]
+        t_fresh = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        reused = sweep_bandwidth(sc, bws, formulation=["preload"])
+        t_reuse = time.perf_counter() - t0
+        same = all(abs(a["objective"] - b["objective"]) <= 1e-6 * max(1.0, abs(a["objective"]))
+                   for a, b in zip(fresh, reused))
+        rows.append({"instance": name, "points": len(bws), "rebuild_s": round(t_fresh, 2), "reuse_s": round(t_reuse, 2),
+                     "speedup": round(t_fresh / t_reuse, 2) if t_reuse else None, "same_optima": same})
+    print_table("Bandwidth sweep with preload: rebuild every point vs re-solve one model (1/BW mutable)", rows,
+                ["instance", "points", "rebuild_s", "reuse_s", "speedup", "same_optima"])
     return 0
 
 

@@ -29,6 +29,7 @@ from pyomo.common.config import Bool, ConfigDict, ConfigValue, In
 from pyomo.core.base.block import declare_custom_block
 
 from layerplan.contribution import ContributionData, ModelContext
+from layerplan.errors import ConfigError
 from layerplan.registry import formulations
 
 LATENCY_LISTS = {
@@ -56,6 +57,15 @@ class BaseILPData(ContributionData):
     CONFIG.declare(
         "memory",
         ConfigValue(default=True, domain=Bool, description="enforce the memory constraint Eq. (5.2)"),
+    )
+    CONFIG.declare(
+        "mutable_bandwidth",
+        ConfigValue(
+            default=False,
+            domain=Bool,
+            description="make 1/BW[d,d'] a mutable parameter (re-solve a built model at other bandwidths)",
+            doc="Used by layerplan.sweep: T^x becomes sum out_bytes * inv_bandwidth[d,d'] * z, updated in place.",
+        ),
     )
 
     def build(self, ctx: ModelContext) -> None:
@@ -144,16 +154,36 @@ class BaseILPData(ContributionData):
             expr=sum(prob[l] * tc[l, didx[d]] * self.x[l, d] for l in self.LAYERS for d in self.DEVICES if tc[l, didx[d]] != 0),
             doc="T^c, Eq. (5.4): sum_l sum_d t^c[l,d] x[l,d]",
         )
-        self.communication_latency_s = pyo.Expression(
-            expr=sum(
-                prob[l + 1] * tx[l, didx[d], didx[e]] * self.z[l, d, e]
-                for l in self.TRANSITIONS
-                for d in self.DEVICES
-                for e in self.DEVICES
-                if tx[l, didx[d], didx[e]] != 0
-            ),
-            doc="T^x, Eq. (5.5): sum_l sum_d sum_d' t^x[l,d,d'] z[l,d,d']",
-        )
+        if self.config.mutable_bandwidth:
+            if p.bandwidth_Bps is None:
+                raise ConfigError("mutable_bandwidth needs the link bandwidths in the parameters", field="model")
+            self.inv_bandwidth = pyo.Param(
+                self.DEVICES, self.DEVICES, mutable=True,
+                initialize={(d, e): 1.0 / p.bandwidth_Bps[didx[d], didx[e]] for d in dev for e in dev},
+                doc="1 / BW[d,d'] in s/B, mutable (Sec. 4.3)",
+            )
+            out_bytes = p.out_bytes
+            self.communication_latency_s = pyo.Expression(
+                expr=sum(
+                    prob[l + 1] * out_bytes[l] * self.inv_bandwidth[d, e] * self.z[l, d, e]
+                    for l in self.TRANSITIONS
+                    for d in self.DEVICES
+                    for e in self.DEVICES
+                    if out_bytes[l] != 0
+                ),
+                doc="T^x, Eq. (5.5) with t^x = out_bytes[l] / BW[d,d'] as a mutable parameter",
+            )
+        else:
+            self.communication_latency_s = pyo.Expression(
+                expr=sum(
+                    prob[l + 1] * tx[l, didx[d], didx[e]] * self.z[l, d, e]
+                    for l in self.TRANSITIONS
+                    for d in self.DEVICES
+                    for e in self.DEVICES
+                    if tx[l, didx[d], didx[e]] != 0
+                ),
+                doc="T^x, Eq. (5.5): sum_l sum_d sum_d' t^x[l,d,d'] z[l,d,d']",
+            )
         self.weight_latency_s = pyo.Expression(
             expr=sum(prob[l] * tw[l, didx[d]] * self.x[l, d] for l in self.LAYERS for d in self.DEVICES if tw[l, didx[d]] != 0),
             doc="T^w, Eq. (5.6): sum_l sum_d t^w[l,d] x[l,d]",

@@ -31,6 +31,7 @@ class LatencyParams:
     bandwidth_Bps: np.ndarray | None = None  # BW[d, d'] (Sec. 4.3)
     radios: list = field(default_factory=list)  # RadioModel or None per device (Eqs. (8.5)-(8.6))
     device_classes: list[str] = field(default_factory=list)
+    out_bytes: np.ndarray | None = None  # bytes sent from layer l to l+1 (Eq. (4.3) numerator)
 
     @property
     def n_layers(self) -> int:
@@ -81,6 +82,7 @@ def analytic_params(scenario: Scenario) -> LatencyParams:
         bandwidth_Bps=bw,
         radios=[d.radio or (scenario.network.radio if d.device_class == "edge" else None) for d in devs],
         device_classes=[d.device_class for d in devs],
+        out_bytes=obytes,
     )
 
 

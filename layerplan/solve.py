@@ -53,7 +53,22 @@ def solver_available(name: str) -> bool:
         return False
 
 
-def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None = None) -> SolveResult:
+def persistent_solver(name: str = "highs"):
+    """A solver instance to reuse across solves of one model whose only changes are mutable
+    parameters (layerplan.sweep): it keeps the solver's model and pushes the changed
+    coefficients instead of translating the whole model again."""
+    opt = _solver(name)
+    au = getattr(getattr(opt, "config", None), "auto_updates", None)
+    if au is not None:
+        for key in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                    "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                    "update_vars", "update_named_expressions", "update_objective"):
+            if key in au:
+                setattr(au, key, False)
+    return opt
+
+
+def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None = None, opt=None) -> SolveResult:
     """Solve ``model`` and load the solution; raise SolverError when there is none.
 
     ``cfg`` keys: ``name`` (highs|gurobi), ``time_limit_s``, ``mip_rel_gap``, ``mip_abs_gap``, ``threads``,
@@ -63,7 +78,7 @@ def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None
 
     cfg = dict(cfg or {})
     name = cfg.get("name", "highs")
-    opt = _solver(name)
+    opt = opt if opt is not None else _solver(name)
     kwargs: dict[str, Any] = {
         "tee": bool(cfg.get("tee", False)),
         "load_solutions": False,
