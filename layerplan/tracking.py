@@ -92,11 +92,13 @@ def log_run(
 
 def _log(mlflow, uri, tracking, config, result, artifacts, tags) -> str:
     mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(str(tracking.get("experiment") or "layerplan"))
+    # start the run in the experiment returned here: a job that loses the race to create
+    # the experiment (parallel jobs against a server) would otherwise log into "Default"
+    exp = mlflow.set_experiment(str(tracking.get("experiment") or "layerplan"))
     params = {k: (json.dumps(v) if not isinstance(v, str) else v) for k, v in flatten(config).items()}
     params = {k[:250]: v[:MAX_PARAM_LEN] for k, v in params.items()}
     status = "FINISHED" if result.get("status") in ("optimal", "feasible") else "FAILED"
-    with mlflow.start_run(run_name=tracking.get("run_name") or None) as run:
+    with mlflow.start_run(experiment_id=exp.experiment_id, run_name=tracking.get("run_name") or None) as run:
         mlflow.set_tags({"status": str(result.get("status")), **(tags or {})})
         items = list(params.items())
         for i in range(0, len(items), 90):

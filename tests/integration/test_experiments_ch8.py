@@ -24,7 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def run_sweep(tmp: Path, name: str, *overrides: str) -> Path:
     sweep = tmp / "sweep"
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, str(ROOT / "run.py"), f"experiment={name}", "tracking=none",
+    cmd = [sys.executable, str(ROOT / "run.py"), f"experiment={name}", "tracking=none", "hydra/launcher=basic",
            f"hydra.sweep.dir={sweep}", *overrides]
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

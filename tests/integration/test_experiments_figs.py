@@ -25,7 +25,7 @@ CLAIM_LINE = re.compile(r"^- \*\*(holds|does not hold)\*\*: .+\(.+\)$")
 def run_sweep(tmp: Path, name: str, bandwidths: str, *extra: str) -> Path:
     sweep = tmp / "sweep"
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, str(ROOT / "run.py"), f"experiment={name}", "tracking=none",
+    cmd = [sys.executable, str(ROOT / "run.py"), f"experiment={name}", "tracking=none", "hydra/launcher=basic",
            f"hydra.sweep.dir={sweep}", f"network.bandwidth_Bps={bandwidths}", *extra]
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

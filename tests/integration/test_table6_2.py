@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def table(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("t62")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "experiment=table6_2", "tracking=none", f"hydra.sweep.dir={tmp}/sweep"],
+        [sys.executable, str(ROOT / "run.py"), "experiment=table6_2", "tracking=none", "hydra/launcher=basic",
+         f"hydra.sweep.dir={tmp}/sweep"],
         cwd=tmp, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -50,7 +51,7 @@ def test_matches_stored_expected_values(table):
 def test_reproduce_command_writes_an_index(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "layerplan.experiments.reproduce", "table6_2", "--out", str(tmp_path / "rep"), "--",
-         "tracking=none"],
+         "tracking=none", "hydra/launcher=basic"],
         cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
