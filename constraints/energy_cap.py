@@ -25,8 +25,10 @@ class EnergyCapData(ContributionData):
             raise ConfigError("missing", field="constraints.energy_cap.max_energy_J")
         names = energy_device_names(ctx, "energy_cap")
         self.ENERGY_DEVICES = pyo.Set(initialize=names, ordered=True, doc="devices under the cap")
+        self.max_energy_J = pyo.Param(mutable=True, initialize=self.config.max_energy_J,
+                                      doc="E_cons, J (mutable: sweeps re-solve with another cap)")
         self.cap_Constraint = pyo.Constraint(self.ENERGY_DEVICES,
-                                             rule=lambda b, d: device_energy(ctx, d) <= self.config.max_energy_J,
+                                             rule=lambda b, d: device_energy(ctx, d) <= b.max_energy_J,
                                              doc="E^c_d + E^x_d <= E_cons")
 
     def describe(self) -> str:

@@ -23,8 +23,10 @@ class LatencyCapData(ContributionData):
             from layerplan.errors import ConfigError
 
             raise ConfigError("missing", field="constraints.latency_cap.max_latency_s")
+        self.max_latency_s = pyo.Param(mutable=True, initialize=self.config.max_latency_s,
+                                       doc="T_cons, s (mutable: sweeps re-solve with another cap)")
         self.cap_Constraint = pyo.Constraint(
-            expr=ctx.terms.total("latency.") <= self.config.max_latency_s,
+            expr=ctx.terms.total("latency.") <= self.max_latency_s,
             doc="T <= T_cons",
         )
 

@@ -57,6 +57,7 @@ def rows_from(records: list[dict]) -> list[dict]:
                 o, t = rec["latency_s"][key], float(ref[cell])
                 row[f"{cell}_ours"] = round(o, 4)
                 row[f"{cell}_thesis"] = t
+                row[f"{cell}_diff"] = round(o - t, 4)
                 row[f"{cell}_ok"] = within(o, t, dnn)
             if form == "preload" and (dnn, "base") in ours:
                 b = ours[(dnn, "base")]["latency_s"]["total"]
@@ -72,7 +73,7 @@ def build(records: list[dict], out_dir: Path) -> dict:
     write_csv(out_dir / f"{NAME}.csv", rows)
     cols = ["dnn", "formulation"]
     for cell in CELLS:
-        cols += [f"{cell}_ours", f"{cell}_thesis"]
+        cols += [f"{cell}_ours", f"{cell}_thesis", f"{cell}_diff"]
     cols += ["decrease_pct_ours", "decrease_pct_thesis"]
     misses = [f"{r['dnn']}/{r['formulation']}/{c}" for r in rows for c in CELLS if not r[f"{c}_ok"]]
     dec = {r["dnn"]: r.get("decrease_pct_ours") for r in rows if r["formulation"] == "preload"}

@@ -60,3 +60,17 @@ def sweep_bandwidth(
         rec["timing_s"]["build"] = built.build_s if not results else update_s
         results.append(rec)
     return results
+
+
+def resolve_with(built, values: Mapping[str, float], solver: Mapping[str, Any] | None = None, opt=None):
+    """Set mutable parameters by component name (e.g. ``{"constraint_latency_cap.max_latency_s": 0.2}``
+    or ``objective_latency_cons.max_latency_s``) and re-solve the built model; returns the
+    result record. Pass the same ``opt`` (``layerplan.solve.persistent_solver()``) to every
+    call so the solver keeps its model."""
+    for name, value in values.items():
+        comp = built.model.find_component(name)
+        if comp is None or not getattr(comp, "mutable", False):
+            raise ConfigError(f"no mutable parameter {name!r} in the model", field="sweep")
+        comp.set_value(float(value))
+    sol = solve(built.model, solver, opt=opt)
+    return collect(built, sol)

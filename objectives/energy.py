@@ -55,7 +55,8 @@ class LatencyConsObjectiveData(ContributionData):
     def build(self, ctx: ModelContext) -> None:
         cap = _need(self.config.max_latency_s, "objective.max_latency_s")
         self.total_energy_J = pyo.Expression(expr=_energy_total(ctx, "latency_cons"), doc="sum_d (E^c_d + E^x_d)")
-        self.latency_cap_Constraint = pyo.Constraint(expr=ctx.terms.total("latency.") <= cap,
+        self.max_latency_s = pyo.Param(mutable=True, initialize=cap, doc="T_cons, s (mutable)")
+        self.latency_cap_Constraint = pyo.Constraint(expr=ctx.terms.total("latency.") <= self.max_latency_s,
                                                      doc="sum_d (T^x_d + T^c_d) <= T_cons, Sec. 8.3")
         self.Objective = pyo.Objective(expr=self.total_energy_J, sense=pyo.minimize, doc="min edge energy, Sec. 8.3")
 
@@ -76,7 +77,9 @@ class EnergyConsObjectiveData(ContributionData):
         cap = _need(self.config.max_energy_J, "objective.max_energy_J")
         names = energy_device_names(ctx, "energy_cons")
         self.ENERGY_DEVICES = pyo.Set(initialize=names, ordered=True, doc="devices under the energy cap")
-        self.energy_cap_Constraint = pyo.Constraint(self.ENERGY_DEVICES, rule=lambda b, d: device_energy(ctx, d) <= cap,
+        self.max_energy_J = pyo.Param(mutable=True, initialize=cap, doc="E_cons per energy device, J (mutable)")
+        self.energy_cap_Constraint = pyo.Constraint(self.ENERGY_DEVICES,
+                                                    rule=lambda b, d: device_energy(ctx, d) <= b.max_energy_J,
                                                     doc="E^c_d + E^x_d <= E_cons, Sec. 8.3")
         self.total_latency_s = pyo.Expression(expr=ctx.terms.total("latency."), doc="global latency")
         self.Objective = pyo.Objective(expr=self.total_latency_s, sense=pyo.minimize, doc="min global latency")
