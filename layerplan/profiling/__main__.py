@@ -37,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-note", default="", help="text appended to the '# runs:' line")
     p.add_argument("--remeasure-spread", type=float, default=None, metavar="R",
                    help="when resuming, measure again the bundles whose spread_s > R x latency_s")
+    p.add_argument("--remeasure", default=None, metavar="BUNDLES",
+                   help="when resuming, measure these bundles again, e.g. '1-1,3-5'")
+    p.add_argument("--max-foreign-load", type=float, default=0.3, metavar="CORES",
+                   help="time a bundle again when other processes used more than this many cores meanwhile "
+                        "(/proc/stat; default 0.3; negative: off)")
+    p.add_argument("--retries", type=int, default=3, help="extra attempts per bundle under contention (default 3)")
+    p.add_argument("--quiet-wait", type=float, default=60.0, metavar="S",
+                   help="before timing a bundle, wait up to S seconds for other processes to go below "
+                        "--max-foreign-load (default 60)")
     p.add_argument("--estimate", action="store_true", help="only estimate the profiling time and exit")
     p.add_argument("--quiet", action="store_true", help="no per-bundle progress lines")
     return p
@@ -61,16 +70,20 @@ def main(argv: list[str] | None = None) -> int:
         if not args.out or not args.device_label:
             raise LayerplanError("--out and --device-label are required (unless --estimate)", source="profiling",
                                  field="args")
-        bundle_list = None
-        if args.bundles:
+        bundle_list, remeasure = None, []
+        if args.bundles or args.remeasure:
             n = len(core.read_layer_table(args.model, args.granularity))
-            bundle_list = core.parse_bundle_spec(args.bundles, n)
+            bundle_list = core.parse_bundle_spec(args.bundles, n) if args.bundles else None
+            remeasure = core.parse_bundle_spec(args.remeasure, n) if args.remeasure else []
         tb.profile_model(
             args.model, args.granularity, device_label=args.device_label, out=args.out,
             threads=None if args.cuda and args.threads is None else args.threads,
             runs_per_input=args.runs_per_input, n_inputs=args.inputs, warmup=args.warmup, mbs=args.mbs,
             bundle_list=bundle_list, cuda=args.cuda, seed=args.seed, description=args.description,
             runs_note=args.runs_note, progress=not args.quiet, remeasure_spread=args.remeasure_spread,
+            remeasure=remeasure,
+            max_foreign_load=None if args.max_foreign_load < 0 else args.max_foreign_load, retries=args.retries,
+            quiet_wait_s=args.quiet_wait,
         )
     except LayerplanError as exc:
         print(f"layerplan: error: {exc.one_line()}", file=sys.stderr)

@@ -64,6 +64,7 @@ META_ORDER = (
     "loadavg_1min",
     "sessions",
     "remeasured",
+    "contention",
     "created",
 )
 
@@ -310,6 +311,51 @@ class BundleResult:
     samples: int
     wall_s: float
     raw_s: list[float] = field(default_factory=list, repr=False)
+    foreign_load: float | None = None  # cores used by other processes while timing
+
+
+class ContentionProbe:
+    """CPU time used by OTHER processes during an interval, in cores (Linux /proc).
+
+    busy = user + nice + system + irq + softirq + steal ticks of the ``cpu`` line of
+    /proc/stat (all CPUs; steal counts time the hypervisor gave to other VMs), minus this
+    process' own utime + stime (/proc/self/stat, all its threads), divided by the wall
+    time. Resolution is one clock tick (usually 10 ms) per read, so intervals shorter
+    than ``min_interval_s`` (default 0.25 s) are not judged: ``stop`` returns None, as it
+    does where /proc is missing (``available`` False).
+    """
+
+    def __init__(self, stat_path: str = "/proc/stat", self_path: str = "/proc/self/stat",
+                 wall: Callable[[], float] = time.monotonic, min_interval_s: float = 0.25):
+        self.stat_path, self.self_path, self.wall = stat_path, self_path, wall
+        self.min_interval_s = min_interval_s
+        try:
+            self.hz = os.sysconf("SC_CLK_TCK")
+        except (AttributeError, ValueError, OSError):
+            self.hz = 100
+        self.available = self._read() is not None
+
+    def _read(self) -> tuple[int, int] | None:
+        try:
+            with open(self.stat_path, encoding="ascii") as fh:
+                f = fh.readline().split()
+            busy = sum(int(f[k]) for k in (1, 2, 3, 6, 7, 8))  # user nice system irq softirq steal
+            with open(self.self_path, encoding="ascii") as fh:
+                own = fh.read().rsplit(")", 1)[1].split()  # fields after "(comm)"; utime = 14th field
+            return busy, int(own[11]) + int(own[12])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def start(self):
+        return self.wall(), self._read()
+
+    def stop(self, token) -> float | None:
+        t0, r0 = token
+        r1, t1 = self._read(), self.wall()
+        if r0 is None or r1 is None or t1 - t0 < self.min_interval_s:
+            return None
+        foreign_ticks = (r1[0] - r0[0]) - (r1[1] - r0[1])
+        return max(0.0, foreign_ticks / self.hz / (t1 - t0))
 
 
 def clock_timer(clock: Callable[[], int] = time.perf_counter_ns) -> Callable[[Callable[[Any], Any], Any], float]:
@@ -352,6 +398,12 @@ def profile_bundles(
     resume_check: Sequence[str] = ("device", "threads", "runs", "synthetic"),
     remeasure_spread: float | None = None,
     loadavg: Callable[[], float | None] = loadavg_1min,
+    remeasure: Iterable[tuple[int, int]] = (),
+    contention: ContentionProbe | None = None,
+    max_foreign_load: float | None = None,
+    retries: int = 0,
+    quiet_wait_s: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[dict[str, Any]]:
     """Time every bundle and write/extend the profile table at ``resume_path``.
 
@@ -370,11 +422,20 @@ def profile_bundles(
     skipped (the metadata keys in ``resume_check`` must agree, else
     :class:`ProfileMismatch`). With ``remeasure_spread`` = r, finished bundles whose
     ``spread_s > r * latency_s`` (e.g. measured during a load spike) are dropped and
-    measured again; a ``remeasured`` metadata line lists them. Each finished bundle is
+    measured again; so are the bundles listed in ``remeasure``. A ``remeasured``
+    metadata line lists them. Each finished bundle is
     appended and flushed (and fsynced) at once, so an interruption loses at most the
     bundle being measured. When all bundles
     are done the file is rewritten once, atomically, with the final metadata (load
     average after the run, number of sessions) and the rows in (i, j) order.
+
+    Contention: with a ``contention`` probe (:class:`ContentionProbe`), the CPU time
+    other processes used while a bundle was timed is measured (in cores); if it exceeds
+    ``max_foreign_load`` the bundle is timed again, up to ``retries`` more times, and the
+    attempt with the least foreign load is kept. With ``quiet_wait_s`` > 0, each attempt
+    first waits (checking 0.5 s windows, up to ``quiet_wait_s`` seconds) until other
+    processes use at most ``max_foreign_load`` cores. A ``contention`` metadata line
+    counts the retried bundles and those still above the limit.
 
     ``progress``: True prints one line per bundle to stderr, a callable receives each
     line, False/None is silent. Returns all rows of the table (resumed and new).
@@ -419,16 +480,25 @@ def profile_bundles(
                     field="dnn",
                 )
             done[(int(r["i"]), int(r["j"]))] = typed_row(r)
-    redo = []
-    if remeasure_spread is not None:
+    redo: list[tuple[int, int]] = []
+    asked = {(int(i), int(j)) for i, j in remeasure}
+    if remeasure_spread is not None or asked:
         redo = sorted(
             k for k, r in done.items()
-            if k in set(todo_all) and r["spread_s"] is not None and r["spread_s"] > remeasure_spread * r["latency_s"]
+            if k in set(todo_all) and (
+                k in asked
+                or (remeasure_spread is not None and r["spread_s"] is not None
+                    and r["spread_s"] > remeasure_spread * r["latency_s"])
+            )
         )
         for k in redo:
             del done[k]
         if redo:
-            note = (f"{len(redo)} bundle(s) with spread_s > {remeasure_spread:g} x latency_s dropped and measured "
+            why = " or ".join(
+                ([f"spread_s > {remeasure_spread:g} x latency_s"] if remeasure_spread is not None else [])
+                + (["asked for"] if asked else [])
+            )
+            note = (f"{len(redo)} bundle(s) ({why}) dropped and measured "
                     f"again in session {len(_session_log(old_meta)) + 1}: " + " ".join(f"{i}..{j}" for i, j in redo))
             prev = old_meta.get("remeasured")
             meta["remeasured"] = f"{prev}; {note}" if prev else note
@@ -450,9 +520,42 @@ def profile_bundles(
         say(f"resuming {path}: {len(done)} bundle(s) already measured, {len(todo)} to go")
     fh = open(path, "a", encoding="utf-8", newline="") if path is not None else None
     new_rows: dict[tuple[int, int], dict[str, Any]] = {}
+    c_retried, c_above = 0, []
+
+    def wait_quiet() -> None:
+        if contention is None or max_foreign_load is None or quiet_wait_s <= 0 or not contention.available:
+            return
+        waited = 0.0
+        while waited < quiet_wait_s:
+            token = contention.start()
+            sleep(max(0.5, contention.min_interval_s))
+            load = contention.stop(token)
+            waited += 0.5
+            if load is None or load <= max_foreign_load:
+                return
+            sleep(1.5)
+            waited += 1.5
+
     try:
         for n, (i, j) in enumerate(todo, start=total - len(todo) + 1):
-            res = measure_bundle(run_bundle, inputs, i, j, runs_per_input, warmup, time_call, frac)
+            wait_quiet()
+            res = measure_bundle(run_bundle, inputs, i, j, runs_per_input, warmup, time_call, frac, contention)
+            attempts = 1
+            while (
+                max_foreign_load is not None and res.foreign_load is not None
+                and res.foreign_load > max_foreign_load and attempts <= retries
+            ):
+                if say:
+                    say(f"  bundle {i}..{j}: other processes used {res.foreign_load:.2f} cores, timing again")
+                wait_quiet()
+                again = measure_bundle(run_bundle, inputs, i, j, runs_per_input, warmup, time_call, frac, contention)
+                attempts += 1
+                if again.foreign_load is not None and again.foreign_load < res.foreign_load:
+                    res = again
+            if attempts > 1:
+                c_retried += 1
+                if res.foreign_load is not None and res.foreign_load > max_foreign_load:
+                    c_above.append(f"{i}..{j}")
             row = make_row(
                 dnn, granularity, device, i, j, res.latency_s,
                 frequency_Hz=frequency_Hz, samples=res.samples, spread_s=res.spread_s,
@@ -466,7 +569,9 @@ def profile_bundles(
                 width = len(str(total))
                 say(
                     f"[{n:>{width}}/{total}] {dnn} {device} bundle {i}..{j}: "
-                    f"{res.latency_s:.6g} s (sd {res.spread_s:.2g}, {res.samples} runs, {res.wall_s:.1f} s wall)"
+                    f"{res.latency_s:.6g} s (sd {res.spread_s:.2g}, {res.samples} runs, {res.wall_s:.1f} s wall"
+                    + ("" if res.foreign_load is None else f", other load {res.foreign_load:.2f} cores")
+                    + ")"
                 )
     finally:
         if fh is not None:
@@ -483,6 +588,15 @@ def profile_bundles(
         else:
             final_meta.pop("sessions", None)
         final_meta["created"] = live_meta["created"]
+        if max_foreign_load is not None and contention is not None and contention.available:
+            note = (f"session {len(log)}: {len(new_rows)} bundle(s) timed, {c_retried} timed again because other "
+                    f"processes used > {max_foreign_load:g} cores (up to {retries} retries, least-loaded attempt kept)")
+            if c_above:
+                note += "; still above: " + " ".join(c_above)
+            prev = old_meta.get("contention")
+            final_meta["contention"] = f"{prev}; {note}" if prev else note
+        elif "contention" in old_meta:
+            final_meta["contention"] = old_meta["contention"]
         write_profile(path, final_meta, _sorted_rows(all_rows.values()))
     return _sorted_rows(all_rows.values())
 
@@ -496,6 +610,7 @@ def measure_bundle(
     warmup: int,
     time_call: Callable[[Callable[[Any], Any], Any], float],
     frac: float = 0.1,
+    contention: "ContentionProbe | None" = None,
 ) -> BundleResult:
     """Warm up and time one bundle; see :func:`profile_bundles`."""
     t_start = time.perf_counter()
@@ -506,11 +621,13 @@ def measure_bundle(
     for w in range(warmup):
         fn(xs[w % len(xs)])
     samples = []
+    token = contention.start() if contention is not None else None
     for _ in range(runs_per_input):
         for x in xs:
             samples.append(time_call(fn, x))
+    foreign = contention.stop(token) if contention is not None else None
     m, sd = trimmed_mean(samples, frac)
-    return BundleResult(i, j, m, sd, len(samples), time.perf_counter() - t_start, samples)
+    return BundleResult(i, j, m, sd, len(samples), time.perf_counter() - t_start, samples, foreign)
 
 
 def typed_row(r: Mapping[str, str]) -> dict[str, Any]:

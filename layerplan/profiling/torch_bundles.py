@@ -326,6 +326,10 @@ def profile_model(
     progress: bool | Callable[[str], None] = True,
     dnn_dir=None,
     remeasure_spread: float | None = None,
+    remeasure: Sequence[tuple[int, int]] = (),
+    max_foreign_load: float | None = None,
+    retries: int = 0,
+    quiet_wait_s: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Profile bundles of ``model_name`` and write/resume the table at ``out``."""
     torch, torchvision = require_torch()
@@ -366,6 +370,11 @@ def profile_model(
             meta=meta,
             timer=timer,
             remeasure_spread=remeasure_spread,
+            remeasure=remeasure,
+            contention=core.ContentionProbe() if max_foreign_load is not None else None,
+            max_foreign_load=max_foreign_load,
+            retries=retries,
+            quiet_wait_s=quiet_wait_s,
         )
 
 

@@ -117,7 +117,8 @@ def _installed_dist():
 @pytest.mark.skipif(_installed_dist() is None, reason="layerplan is not pip-installed (non-editable) here")
 def test_installed_package_works_outside_the_clone(tmp_path):
     files = _installed_dist()
-    for f in ("layerplan/formulations/base.py", "layerplan/conf/config.yaml", "layerplan/conf/devices/c3.yaml",
+    for f in ("layerplan/formulations/base.py", "layerplan/profiling/core.py", "layerplan/tools/dvfs_profiles.py",
+              "layerplan/data/profiles/synthetic/alexnet_lepotato.csv", "layerplan/conf/config.yaml", "layerplan/conf/devices/c3.yaml",
               "layerplan/data/dnn/alexnet_module.csv", "layerplan/data/devices/catalogue.yaml",
               "layerplan/experiments/published/table6_2.csv"):
         assert f in files, f
