@@ -48,7 +48,47 @@ def build_parser() -> argparse.ArgumentParser:
                         "--max-foreign-load (default 60)")
     p.add_argument("--estimate", action="store_true", help="only estimate the profiling time and exit")
     p.add_argument("--quiet", action="store_true", help="no per-bundle progress lines")
+    p.add_argument("--power", default="none", choices=("none", "nvml", "rapl"),
+                   help="record energy per run: GPU power via NVML or CPU package energy via RAPL (Sec. 8.2)")
+    p.add_argument("--frequency-MHz", type=float, default=None, metavar="F",
+                   help="pin the device to F MHz while profiling (needs --frequency-control; restored afterwards)")
+    p.add_argument("--frequency-control", default=None, choices=("cpufreq", "nvpmodel"),
+                   help="how to pin the frequency: Linux cpufreq or Jetson nvpmodel/devfreq (needs root)")
+    p.add_argument("--cpus", default="all", help="CPUs pinned by cpufreq, e.g. '0,1' (default all)")
     return p
+
+
+def power_source(name: str):
+    """The power source named on the command line, refusing clearly when it cannot be read."""
+    if name == "none":
+        return None
+    from layerplan.profiling import power as pw
+
+    src = pw.NvmlPower() if name == "nvml" else pw.RaplPower()
+    if not src.available():
+        raise LayerplanError(f"power source {name!r} is not readable on this machine", source="profiling",
+                             field="--power")
+    return src
+
+
+def frequency_control(args):
+    """A context manager that pins the frequency (or does nothing)."""
+    import contextlib
+
+    if args.frequency_MHz is None:
+        return contextlib.nullcontext(None)
+    if args.frequency_control is None:
+        raise LayerplanError("--frequency-MHz needs --frequency-control cpufreq|nvpmodel", source="profiling",
+                             field="--frequency-control")
+    from layerplan.profiling import frequency as fq
+
+    if args.frequency_control == "cpufreq":
+        cpus = "all" if args.cpus == "all" else [int(c) for c in args.cpus.split(",") if c.strip()]
+        ctl = fq.CpufreqControl(cpus)
+    else:
+        ctl = fq.NvpmodelControl()
+    ctl.check()  # refuses with one line (no cpufreq, not root, no nvpmodel) before anything changes
+    return ctl
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,16 +115,22 @@ def main(argv: list[str] | None = None) -> int:
             n = len(core.read_layer_table(args.model, args.granularity))
             bundle_list = core.parse_bundle_spec(args.bundles, n) if args.bundles else None
             remeasure = core.parse_bundle_spec(args.remeasure, n) if args.remeasure else []
-        tb.profile_model(
-            args.model, args.granularity, device_label=args.device_label, out=args.out,
-            threads=None if args.cuda and args.threads is None else args.threads,
-            runs_per_input=args.runs_per_input, n_inputs=args.inputs, warmup=args.warmup, mbs=args.mbs,
-            bundle_list=bundle_list, cuda=args.cuda, seed=args.seed, description=args.description,
-            runs_note=args.runs_note, progress=not args.quiet, remeasure_spread=args.remeasure_spread,
-            remeasure=remeasure,
-            max_foreign_load=None if args.max_foreign_load < 0 else args.max_foreign_load, retries=args.retries,
-            quiet_wait_s=args.quiet_wait,
-        )
+        power = power_source(args.power)
+        with frequency_control(args) as ctl:
+            pinned = None
+            if ctl is not None:
+                pinned = ctl.pin(args.frequency_MHz * 1e6)
+            tb.profile_model(
+                args.model, args.granularity, device_label=args.device_label, out=args.out,
+                threads=None if args.cuda and args.threads is None else args.threads,
+                runs_per_input=args.runs_per_input, n_inputs=args.inputs, warmup=args.warmup, mbs=args.mbs,
+                bundle_list=bundle_list, cuda=args.cuda, seed=args.seed, description=args.description,
+                runs_note=args.runs_note, progress=not args.quiet, remeasure_spread=args.remeasure_spread,
+                remeasure=remeasure,
+                max_foreign_load=None if args.max_foreign_load < 0 else args.max_foreign_load, retries=args.retries,
+                quiet_wait_s=args.quiet_wait, power=power, frequency_Hz=pinned,
+                frequency_note=None if ctl is None else ctl.describe(),
+            )
     except LayerplanError as exc:
         print(f"layerplan: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

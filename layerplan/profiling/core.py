@@ -404,8 +404,14 @@ def profile_bundles(
     retries: int = 0,
     quiet_wait_s: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
+    power: Any = None,
 ) -> list[dict[str, Any]]:
     """Time every bundle and write/extend the profile table at ``resume_path``.
+
+    Energy (Sec. 8.2): with a ``power`` source (:mod:`layerplan.profiling.power`: NVML,
+    RAPL, or a power log), power is recorded while each bundle's runs are timed, every
+    run's window is integrated with the trapezoid rule, and the trimmed mean of the
+    per-run energies becomes the row's ``energy_J``.
 
     For each bundle (i, j): ``fn = run_bundle(i, j)`` prepares it (not timed); the inputs
     are ``inputs(i)`` when ``inputs`` is callable (e.g. the cached intermediate tensors
@@ -456,6 +462,23 @@ def profile_bundles(
     meta = dict(meta or {})
     meta.setdefault("device", device)
     meta.setdefault("statistic", STATISTIC_TEXT)
+    if power is not None:
+        from layerplan.profiling.power import WindowTimer, run_energy
+
+        windows = WindowTimer(inner=time_call)
+        meta.setdefault("power", f"{power.name}: energy per run by the trapezoid rule, trimmed mean as for latency")
+
+    def measure(i: int, j: int):
+        """One attempt at bundle i..j: (BundleResult, energy in J or None)."""
+        if power is None:
+            return measure_bundle(run_bundle, inputs, i, j, runs_per_input, warmup, time_call, frac, contention), None
+        windows.take()
+        power.start()
+        try:
+            res = measure_bundle(run_bundle, inputs, i, j, runs_per_input, warmup, windows, frac, contention)
+        finally:
+            trace = power.stop()
+        return res, run_energy(trace, windows.take(), frac).energy_J
 
     done: dict[tuple[int, int], dict[str, Any]] = {}
     old_meta: dict[str, str] = {}
@@ -539,7 +562,7 @@ def profile_bundles(
     try:
         for n, (i, j) in enumerate(todo, start=total - len(todo) + 1):
             wait_quiet()
-            res = measure_bundle(run_bundle, inputs, i, j, runs_per_input, warmup, time_call, frac, contention)
+            res, energy = measure(i, j)
             attempts = 1
             while (
                 max_foreign_load is not None and res.foreign_load is not None
@@ -548,17 +571,17 @@ def profile_bundles(
                 if say:
                     say(f"  bundle {i}..{j}: other processes used {res.foreign_load:.2f} cores, timing again")
                 wait_quiet()
-                again = measure_bundle(run_bundle, inputs, i, j, runs_per_input, warmup, time_call, frac, contention)
+                again, energy_again = measure(i, j)
                 attempts += 1
                 if again.foreign_load is not None and again.foreign_load < res.foreign_load:
-                    res = again
+                    res, energy = again, energy_again
             if attempts > 1:
                 c_retried += 1
                 if res.foreign_load is not None and res.foreign_load > max_foreign_load:
                     c_above.append(f"{i}..{j}")
             row = make_row(
                 dnn, granularity, device, i, j, res.latency_s,
-                frequency_Hz=frequency_Hz, samples=res.samples, spread_s=res.spread_s,
+                frequency_Hz=frequency_Hz, energy_J=energy, samples=res.samples, spread_s=res.spread_s,
             )
             new_rows[(i, j)] = row
             if fh is not None:

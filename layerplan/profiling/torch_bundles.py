@@ -330,8 +330,14 @@ def profile_model(
     max_foreign_load: float | None = None,
     retries: int = 0,
     quiet_wait_s: float = 0.0,
+    power: Any = None,
+    frequency_Hz: float | None = None,
+    frequency_note: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Profile bundles of ``model_name`` and write/resume the table at ``out``."""
+    """Profile bundles of ``model_name`` and write/resume the table at ``out``.
+
+    ``power`` (a :mod:`layerplan.profiling.power` source) adds ``energy_J``;
+    ``frequency_Hz`` labels the rows with the frequency the device was pinned to."""
     torch, torchvision = require_torch()
     setup = prepare(model_name, granularity, n_inputs=n_inputs, seed=seed, cuda=cuda, threads=threads, dnn_dir=dnn_dir)
     L = setup.chain.n_layers
@@ -355,6 +361,8 @@ def profile_model(
         "runs": runs_text(n_inputs, runs_per_input, warmup, runs_note),
         "statistic": core.STATISTIC_TEXT,
     }
+    if frequency_note:
+        meta["frequency"] = frequency_note
     with torch.inference_mode():
         return core.profile_bundles(
             setup.run_bundle,
@@ -375,6 +383,8 @@ def profile_model(
             max_foreign_load=max_foreign_load,
             retries=retries,
             quiet_wait_s=quiet_wait_s,
+            power=power,
+            frequency_Hz=frequency_Hz,
         )
 
 

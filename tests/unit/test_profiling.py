@@ -465,3 +465,36 @@ def test_shipped_synthetic_set_complete():
             t = {(int(r["i"]), int(r["j"])): float(r["latency_s"])
                  for r in core.read_profile(PROFILES / "synthetic" / f"{dnn}_{dev}.csv")[1]}
             assert (t[(1, L)] > sum(t[(l, l)] for l in range(1, L + 1))) == under, (dnn, dev)
+
+
+def test_power_source_fills_energy_per_bundle(tmp_path):
+    """profile_bundles with a power source: energy_J = trimmed mean of the per-run
+    trapezoid integrals; a constant 5 W source gives 5 W x the run's duration."""
+    import time as _time
+
+    from layerplan.profiling.core import profile_bundles, read_profile
+    from layerplan.profiling.power import PowerTrace
+
+    class ConstantPower:
+        name = "constant 5 W (test)"
+
+        def available(self):
+            return True
+
+        def start(self):
+            self.t0 = _time.perf_counter()
+
+        def stop(self):
+            t1 = _time.perf_counter()
+            return PowerTrace([self.t0 - 1.0, t1 + 1.0], [5.0, 5.0], source="test")
+
+    def run_bundle(i, j):
+        return lambda x: _time.sleep(0.001 * (j - i + 1))
+
+    out = tmp_path / "p.csv"
+    rows = profile_bundles(run_bundle, [0, 1], [(1, 1), (1, 2)], runs_per_input=3, warmup=0, progress=False,
+                           resume_path=out, dnn="toy", granularity="major", device="dev", power=ConstantPower())
+    for r in rows:
+        assert r["energy_J"] == pytest.approx(5.0 * r["latency_s"], rel=0.05)
+    meta, _ = read_profile(out)
+    assert meta["power"].startswith("constant 5 W (test)")
