@@ -178,3 +178,28 @@ def test_radio_power_constants():
     assert r["4g"].upload_power_W(r["4g"].up_Bps) == pytest.approx(3.8526, rel=1e-4)  # 438.39*5.85+1288.04 mW
     assert r["wifi"].up_Bps == pytest.approx(18.88e6 / 8) and r["3g"].down_Bps == pytest.approx(2.0275e6 / 8)
     assert r["wifi"].download_power_W(r["wifi"].down_Bps) == pytest.approx((137.01 * 54.97 + 132.86) / 1000)
+
+
+def test_communication_energy_by_hand():
+    """1 MB sent from the edge over WiFi: t = 1e6 B / (18.88 Mbit/s / 8) = 0.4237 s at
+    P_up = 283.17 mW/Mbps x 18.88 Mbps + 132.86 mW = 5.479 W, so E = 2.3217 J (Eqs. (8.4)-(8.5));
+    the result back (4 kB) at 54.97 Mbit/s with P_down = 137.01 x 54.97 + 132.86 mW."""
+    from layerplan.io import load_network
+
+    layers = (Layer("a", "conv", 1e6, 0, (1, 1, 250_000)), Layer("b", "linear", 1e6, 0, (1, 1, 1000)))
+    dnn = DNN("hand", "major", (1, 1, 1), layers)
+    devs = [Device("edge", "edge", 1e9, 1e12, 1e12, spec="pe"), Device("cloud", "cloud", 1e9, 1e12, 1e12, spec="pc")]
+    net = load_network({"bandwidth_Bps": 1e9, "radio": "wifi"}, ["edge", "cloud"], devs)
+    sc = build_scenario(dnn, devs, net, source_device="edge", destination_device="edge", capture_shape=(1, 1, 1),
+                        preprocess=False, preassign={"a": "edge", "b": "cloud"})
+    ps = ProfileSet("hand", "major")
+    for lab in ("pe", "pc"):
+        for i, j in ((1, 1), (2, 2), (1, 2)):
+            ps.latency_s[(lab, "nominal", i, j)] = 0.01
+            ps.energy_J[(lab, "nominal", i, j)] = 0.0
+    res = solve_scenario(sc, formulation=["dime", "freddi"], objective="energy", profiles=ps)
+    up_t = 1e6 / (18.88e6 / 8)
+    up_E = (283.17 * 18.88 + 132.86) / 1000 * up_t
+    down_E = (137.01 * 54.97 + 132.86) / 1000 * (4000 / (54.97e6 / 8))
+    assert res["freddi"]["energy_J"]["edge"]["communication"] == pytest.approx(up_E + down_E, rel=1e-9)
+    assert up_E == pytest.approx(2.3217, rel=1e-4)
