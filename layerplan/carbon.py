@@ -1,0 +1,125 @@
+"""Grid carbon intensity for CADI (Ch. 9, Sec. 9.2): traces, constants, unit conversion.
+
+A device's grid is either a constant intensity or an hourly trace file read at a time.
+Accepted trace formats (detected from the header):
+
+- Electricity Maps hourly export: ``Datetime (UTC)`` plus ``Carbon Intensity gCO₂eq/kWh
+  (direct)`` and ``... (LCA)``; ``column`` picks ``lca`` (default) or ``direct``;
+- a plain CSV with a timestamp column and one intensity column in gCO2/kWh (header e.g.
+  ``timestamp,intensity_gCO2_per_kWh``), also EIA-930 derived files (``timestamp``,
+  ``avg_CI``; blank hours are skipped);
+- an untimed hourly series (one value per row, e.g. Electricity Maps ``slack_0``): row k
+  is hour k after ``start`` (required, e.g. ``2022-01-01T00:00:00Z``).
+
+Intensities are read in gCO2/kWh and converted once to mgCO2/J (the unit of C_d in Sec.
+9.3): 1 gCO2/kWh = 1e3 mg / 3.6e6 J = 2.778e-4 mgCO2/J.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from layerplan.errors import DataError
+from layerplan.units import G_PER_KWH_TO_MG_PER_J
+
+EM_TIME = "Datetime (UTC)"
+EM_COLUMNS = {"direct": "Carbon Intensity gCO₂eq/kWh (direct)", "lca": "Carbon Intensity gCO₂eq/kWh (LCA)"}
+PLAIN_VALUE_COLUMNS = ("intensity_gCO2_per_kWh", "gCO2_per_kWh", "avg_CI", "carbon_intensity")
+TIME_COLUMNS = ("timestamp", "time", "datetime", "Datetime (UTC)")
+
+
+def g_per_kWh_to_mg_per_J(value: float) -> float:
+    """gCO2/kWh -> mgCO2/J (Sec. 9.3's unit of C_d)."""
+    return value * G_PER_KWH_TO_MG_PER_J
+
+
+def parse_time(text: str, source: str, field: str) -> datetime:
+    t = text.strip().replace("Z", "+00:00")
+    try:
+        dt = datetime.fromisoformat(t)
+    except ValueError:
+        raise DataError(f"not a timestamp: {text!r}", source=source, field=field) from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class CarbonTrace:
+    """Hourly (or any step) intensity in gCO2/kWh at UTC instants, ascending."""
+
+    times: tuple[datetime, ...]
+    intensity_gCO2_per_kWh: tuple[float, ...]
+    source: str
+    column: str
+
+    def at(self, when: datetime | str) -> float:
+        """Intensity in gCO2/kWh in force at ``when`` (the last sample at or before it)."""
+        t = parse_time(when, self.source, "time") if isinstance(when, str) else when
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=timezone.utc)
+        k = bisect_right(self.times, t) - 1
+        if k < 0 or t - self.times[k] > timedelta(hours=2):
+            raise DataError(f"no intensity at {t.isoformat()} (trace covers {self.times[0].isoformat()} .. "
+                            f"{self.times[-1].isoformat()})", source=self.source, field="time")
+        return self.intensity_gCO2_per_kWh[k]
+
+    def at_mg_per_J(self, when: datetime | str) -> float:
+        return g_per_kWh_to_mg_per_J(self.at(when))
+
+    def mean(self) -> float:
+        return sum(self.intensity_gCO2_per_kWh) / len(self.intensity_gCO2_per_kWh)
+
+
+def load_trace(path: str | Path, column: str = "lca", start: str | None = None) -> CarbonTrace:
+    """Read a carbon-intensity trace (formats in the module docstring)."""
+    p = Path(path).expanduser()
+    src = str(p)
+    if not p.is_file():
+        raise DataError("carbon-intensity trace not found", source=src, field="carbon.trace")
+    with open(p, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    if len(rows) < 2:
+        raise DataError("no data rows", source=src, field="rows")
+    header = [h.strip() for h in rows[0]]
+    if EM_TIME in header and any(c in header for c in EM_COLUMNS.values()):
+        if column not in EM_COLUMNS:
+            raise DataError(f"column must be one of {', '.join(EM_COLUMNS)} for an Electricity Maps export, "
+                            f"got {column!r}", source=src, field="column")
+        t_idx, v_idx, name = header.index(EM_TIME), header.index(EM_COLUMNS[column]), EM_COLUMNS[column]
+    elif any(c in header for c in TIME_COLUMNS):
+        t_idx = next(header.index(c) for c in TIME_COLUMNS if c in header)
+        cands = [c for c in PLAIN_VALUE_COLUMNS if c in header] or ([column] if column in header else [])
+        if not cands:
+            raise DataError(f"no intensity column (one of {', '.join(PLAIN_VALUE_COLUMNS)})", source=src,
+                            field="header")
+        v_idx, name = header.index(cands[0]), cands[0]
+    else:  # untimed series: the first column (e.g. slack_0), hour k after `start`
+        if start is None:
+            raise DataError("an untimed trace needs a start time (carbon.start)", source=src, field="start")
+        t0 = parse_time(start, src, "start")
+        t_idx, v_idx, name = None, header.index(column) if column in header else 0, column if column in header else header[0]
+    times, values = [], []
+    for n, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        raw = row[v_idx].strip() if v_idx < len(row) else ""
+        if raw == "":
+            continue  # a blank hour (EIA-930 derived files have a few)
+        try:
+            val = float(raw)
+        except ValueError:
+            raise DataError(f"not a number: {raw!r}", source=src, field=f"row {n}: {name}") from None
+        if not math.isfinite(val) or val < 0:
+            raise DataError(f"must be a finite value >= 0, got {raw!r}", source=src, field=f"row {n}: {name}")
+        t = t0 + timedelta(hours=n - 2) if t_idx is None else parse_time(row[t_idx], src, f"row {n}: {header[t_idx]}")
+        if times and t <= times[-1]:
+            raise DataError("timestamps must increase", source=src, field=f"row {n}: {header[t_idx] if t_idx is not None else 'row'}")
+        times.append(t)
+        values.append(val)
+    if not values:
+        raise DataError("no intensity values", source=src, field=name)
+    return CarbonTrace(tuple(times), tuple(values), src, name)
