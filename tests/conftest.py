@@ -71,3 +71,21 @@ scenario_args = st.fixed_dictionaries(
 def no_tracking(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def run_experiment(tmp, name: str, *overrides: str, timeout: int = 120):
+    """Run ``run.py experiment=<name>`` as a subprocess (no tracking, sequential launcher)
+    with its sweep folder under ``tmp/sweep``; assert it succeeded and return that folder."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sweep = Path(tmp) / "sweep"
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, str(root / "run.py"), f"experiment={name}", "tracking=none", "hydra/launcher=basic",
+           f"hydra.sweep.dir={sweep}", *overrides]
+    proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return sweep

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_experiment
 
 pytestmark = pytest.mark.integration
 
@@ -22,13 +21,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def run_sweep(tmp: Path, name: str, *overrides: str) -> Path:
-    sweep = tmp / "sweep"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, str(ROOT / "run.py"), f"experiment={name}", "tracking=none", "hydra/launcher=basic",
-           f"hydra.sweep.dir={sweep}", *overrides]
-    proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return sweep
+    return run_experiment(tmp, name, *overrides)
 
 
 def report_of(sweep: Path, name: str) -> tuple[list[dict], str]:

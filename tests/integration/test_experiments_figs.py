@@ -5,13 +5,12 @@ experiment config), its report files, and ``build()`` on the records of the run.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_experiment
 
 from layerplan.experiments import fig6_2, fig6_3, fig6_4
 from layerplan.experiments.records import load_records
@@ -23,13 +22,7 @@ CLAIM_LINE = re.compile(r"^- \*\*(holds|does not hold)\*\*: .+\(.+\)$")
 
 
 def run_sweep(tmp: Path, name: str, bandwidths: str, *extra: str) -> Path:
-    sweep = tmp / "sweep"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, str(ROOT / "run.py"), f"experiment={name}", "tracking=none", "hydra/launcher=basic",
-           f"hydra.sweep.dir={sweep}", f"network.bandwidth_Bps={bandwidths}", *extra]
-    proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return sweep
+    return run_experiment(tmp, name, f"network.bandwidth_Bps={bandwidths}", *extra)
 
 
 def check_report(sweep: Path, name: str, plots: list[str], n_rows: int) -> list[str]:

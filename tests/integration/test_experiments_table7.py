@@ -5,15 +5,14 @@ the #profiles column against the thesis and DIME (MBS = L) against the exhaustiv
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from layerplan.experiments import table7_1, table7_2, table7_3
+from conftest import run_experiment
+
+from layerplan.experiments import table7_1, table7_3
 from layerplan.experiments.records import load_records
 
 pytestmark = pytest.mark.integration
@@ -29,13 +28,7 @@ THESIS_PROFILES = {
 
 
 def run_sweep(tmp: Path, name: str, *overrides: str) -> Path:
-    sweep = tmp / "sweep"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, str(ROOT / "run.py"), f"experiment={name}", "tracking=none", "hydra/launcher=basic",
-           f"hydra.sweep.dir={sweep}", *overrides]
-    proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return sweep
+    return run_experiment(tmp, name, *overrides)
 
 
 def report_rows(sweep: Path, name: str) -> tuple[list[dict], str]:
