@@ -4,4 +4,4 @@ A constraint is one small file: a custom block with a declared config and a
 ``build(ctx)``, registered with ``@constraints.register(name)``. See the README.
 """
 
-from layerplan.constraints import energy_cap, latency_cap, max_transitions, pin, privacy  # noqa: F401  (registration)
+from layerplan.constraints import energy_cap, latency_cap, max_transitions, min_inferences, pin, privacy  # noqa: F401  (registration)

@@ -16,12 +16,25 @@ def active_caps(built) -> list[str]:
     if getattr(built.base.config, "memory", False) and hasattr(built.base, "memory_Constraint"):
         caps.append("memory per device (Eq. (5.2))")
     for key, blk in built.ctx.active.items():
-        if hasattr(blk, "describe"):
+        if hasattr(blk, "describe") and blk.describe():
             caps.append(blk.describe())
     pinned = built.ctx.params.pinned
     if pinned:
         caps.append("pinned layers " + ", ".join(f"{built.ctx.params.layers[l]}->{built.ctx.params.devices[d]}" for l, d in pinned.items()))
     return caps
+
+
+def solve_built(built, solver: Mapping[str, Any] | None = None, *, opt=None):
+    """Solve a built model. An objective block with a ``solve_model(ctx, solve_once)``
+    method (e.g. ``carbon``'s Dinkelbach iterations) drives the solver itself."""
+    caps = active_caps(built)
+
+    def once():
+        return solve(built.model, solver, caps=caps, opt=opt)
+
+    obj = built.ctx.active.get(f"objective:{built.composition.objective[0].name}")
+    custom = getattr(obj, "solve_model", None)
+    return custom(built.ctx, once) if custom is not None else once()
 
 
 def solve_scenario(
@@ -52,5 +65,5 @@ def solve_scenario(
         params.bundles = bundle_latency(params, profiles, profile_map, {d.name: d.spec for d in scenario.devices if d.spec},
                                         profile_frequency)
     built = build_model(scenario, params, comp)
-    sol = solve(built.model, solver, caps=active_caps(built))
+    sol = solve_built(built, solver)
     return collect(built, sol)

@@ -266,7 +266,9 @@ def load_network(cfg: Mapping, device_names: list[str], devices: list[Device] | 
 
     ``radio: wifi|4g|3g`` sets, for every pair between an edge device and a non-edge
     device not given in ``links``, the connection's upload rate (edge -> other) and
-    download rate (other -> edge) from the radio model (Ch. 8, Table 8.1)."""
+    download rate (other -> edge) from the radio model (Ch. 8, Table 8.1); between two edge
+    devices (CADI's source and partner, Sec. 9.4) the slower of the upload and download
+    rates, since the sender uploads and the receiver downloads."""
     where = "network"
     cfg = dict(cfg)
     if cfg.get("file"):
@@ -299,7 +301,11 @@ def load_network(cfg: Mapping, device_names: list[str], devices: list[Device] | 
             for b in devices:
                 if a.name == b.name or (a.name, b.name) in links:
                     continue
-                if a.device_class == "edge" and b.device_class != "edge":
+                if a.device_class == "edge" and b.device_class == "edge":
+                    # two edge devices on the cellular/WiFi network (CADI, Sec. 9.4): the sender
+                    # uploads, the receiver downloads; the slower of the two rates limits the transfer
+                    links[(a.name, b.name)] = min(radio.up_Bps, radio.down_Bps)
+                elif a.device_class == "edge" and b.device_class != "edge":
                     links[(a.name, b.name)] = radio.up_Bps
                 elif b.device_class == "edge" and a.device_class != "edge":
                     links[(a.name, b.name)] = radio.down_Bps

@@ -72,5 +72,7 @@ def resolve_with(built, values: Mapping[str, float], solver: Mapping[str, Any] |
         if comp is None or not getattr(comp, "mutable", False):
             raise ConfigError(f"no mutable parameter {name!r} in the model", field="sweep")
         comp.set_value(float(value))
-    sol = solve(built.model, solver, opt=opt)
+    from layerplan.api import solve_built
+
+    sol = solve_built(built, solver, opt=opt)
     return collect(built, sol)
