@@ -69,7 +69,7 @@ def resolve_with(built, values: Mapping[str, float], solver: Mapping[str, Any] |
     call so the solver keeps its model."""
     for name, value in values.items():
         comp = built.model.find_component(name)
-        if comp is None or not getattr(comp, "mutable", False):
+        if comp is None or not getattr(comp.parent_component(), "mutable", False):
             raise ConfigError(f"no mutable parameter {name!r} in the model", field="sweep")
         comp.set_value(float(value))
     from layerplan.api import solve_built
