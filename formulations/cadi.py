@@ -14,9 +14,9 @@ bundle, partner p runs l+1..L as one bundle (l = L: s alone). Binary pi[l, f_s, 
 selects the split and the two frequencies (pi = y[1,l,s,f_s] AND y[l+1,L,p,f_p]); the
 number of inferences I_l (Eq. (9.1)) and the hold energies e^h (Eq. (9.2)) are
 parameters of each split. Eq. (9.4) multiplies I_l y_{1,l,s} by the model's energy
-E_d; the product of the binary pi and the linear E_d is linearized exactly (phi >= E_d
-- Ebar_d (1 - pi), phi >= 0, with Ebar_d an upper bound of E_d; tight at a minimum
-because phi has a positive cost). Needs DIME with MBS = L and exactly two devices.
+E_d; since pi <= y_b for the split's two bundles and pi + y_b <= 1 for any other bundle,
+the product pi E_d(y) equals pi E_d(l, f_s, f_p), the split's energy (Eqs. (8.3)-(8.4)),
+exactly. Needs DIME with MBS = L and exactly two devices.
 
 ``general`` -- any number of devices and any plan DIME allows. Eq. (9.4) multiplies a
 variable count of inferences I = U / tau by variable energies, so it is not linear. We
@@ -105,6 +105,9 @@ class CadiBlockData(ContributionData):
     CONFIG.declare("hold_time", ConfigValue(default="cycle", domain=In(["cycle", "compute"]),
                                             description="cycle: tau - B_d | compute: the thesis' compute-time difference "
                                                         "(two_device only)"))
+    CONFIG.declare("single_device", ConfigValue(default=True, domain=Bool,
+                                                description="allow plans on one device (false: Eq. (9.4)'s l = 1..L-1, "
+                                                            "at least two devices run layers)"))
     CONFIG.declare("idle_unused", ConfigValue(default=False, domain=Bool,
                                               description="charge idle power for the whole cycle to devices running nothing"))
 
@@ -176,6 +179,9 @@ class CadiBlockData(ContributionData):
         self.mc3_Constraint = pyo.Constraint(
             self.CADI_DEVICES, rule=lambda b, d: b.cycle_if_used_s[d] >= b.cycle_s - M * (1 - b.used[d]),
             doc="McCormick of tau u_d (exact for binary u_d)")
+        if not self.config.single_device:
+            self.two_devices_Constraint = pyo.Constraint(expr=sum(self.used[d] for d in self.CADI_DEVICES) >= 2,
+                                                         doc="at least two devices run layers")
         unused_idle = bool(self.config.idle_unused)
 
         def hold_rule(b, d):
@@ -223,7 +229,7 @@ class CadiBlockData(ContributionData):
         si, pi = p.devices.index(s), p.devices.index(partner)
         nf = [len(bl.freqs[k]) for k in range(2)]
         plans = []
-        for k in range(1, L + 1):
+        for k in range(1, L + 1 if self.config.single_device else L):
             for fs in range(nf[si]):
                 for fp in (range(nf[pi]) if k < L else [-1]):
                     plans.append((k, fs, fp))
@@ -260,12 +266,17 @@ class CadiBlockData(ContributionData):
         self.two_device_Constraint = pyo.Constraint(
             expr=sum(y.y[key] for key in y.BUNDLE_F if key not in allowed) == 0,
             doc="only the bundles 1..l on s and l+1..L on p (Sec. 9.3)")
-        ebar = {d: max(m.energy_J[d] for m in metrics.values()) for d in (s, partner)}
-        self.phi = pyo.Var(self.PLANS, [s, partner], domain=pyo.NonNegativeReals, doc="phi = pi E_d (linearized), J")
-        self.phi_Constraint = pyo.Constraint(
-            self.PLANS, [s, partner],
-            rule=lambda b, k, fs, fp, d: b.phi[k, fs, fp, d] >= device_energy(ctx, d) - ebar[d] * (1 - b.pi[k, fs, fp]),
-            doc="phi >= E_d - Ebar_d (1 - pi)")
+        # Eq. (9.4) multiplies I_l y_{1,l,s} by E_d = sum_b e_b y_b + (transfer energy, linear
+        # in z). pi <= y_b for the two bundles b of its split, and pi + y_b <= 1 for every
+        # other bundle (one bundle covers the first layer on s, one the last on p), so
+        # pi y_b = pi for b in the split and 0 otherwise, and likewise for z: the product is
+        # exactly pi E_d(l, f_s, f_p), with the split's energies (Eqs. (8.3)-(8.4)) as parameters.
+        self.plan_energy_J = pyo.Param(self.PLANS, [s, partner], initialize={(k + (d,)): m.energy_J[d]
+                                                                              for k, m in metrics.items() for d in (s, partner)},
+                                       doc="E^c_d + E^x_d of split (l, f_s, f_p), J")
+        self.phi = pyo.Expression(self.PLANS, [s, partner],
+                                  rule=lambda b, k, fs, fp, d: b.plan_energy_J[k, fs, fp, d] * b.pi[k, fs, fp],
+                                  doc="pi E_d (the product of Eq. (9.4), exact)")
         for d in (s, partner):
             ctx.terms.add(f"energy.hold@{d}", "cadi", sum(self.plan_hold_J[k + (d,)] * self.pi[k] for k in plans))
         self.energy_footprint_J = pyo.Expression(
@@ -336,4 +347,45 @@ class CadiBlockData(ContributionData):
         src = self.source if self.config.form == "two_device" else (ctx.scenario.source_device or ctx.params.devices[0])
         out["source"] = src
         out["transition_layer"] = transition_layer(ctx.params, ctx.base.assignment(), src)
+        out.update(self.single_device_comparison(ctx, src, m))
+        return out
+
+    def single_device_comparison(self, ctx: ModelContext, src: str, m) -> dict:
+        """The source alone, for Table 9.2 and Fig. 9.3: ``source_alone`` at full throughput
+        (best frequency for CF, or for E without carbon data), and ``single_device_same_inferences``:
+        the source running the same number of inferences I in U as the plan, waiting at idle
+        power for the rest of U (the thesis' manual single-device calculation, Sec. 9.4)."""
+        p = ctx.params
+        s = p.devices.index(src)
+        if src not in self.CADI_DEVICES:
+            return {}
+        a = [s] * p.n_layers
+        if any(l in p.pinned and p.pinned[l] != s for l in range(p.n_layers)):
+            return {}
+        carbon = ({d: float(pyo.value(self.carbon_intensity[d])) for d in self.CADI_DEVICES} if self.has_carbon else None)
+        cs = carbon[src] if carbon else None
+        alone, same = None, None
+        for f in range(len(p.bundles.freqs[s])):
+            freq = [0] * p.n_devices
+            freq[s] = f
+            one = plan_metrics(p, a, freq, energy_devices=[src], idle_power_W=self.idle_power_W,
+                               carbon_mg_per_J=carbon and {src: cs}, duration_s=self.duration)
+            key = one.carbon_total_mg if carbon else one.energy_total_J
+            if alone is None or key < alone[0]:
+                alone = (key, f, one)
+            busy = one.busy_s[src]
+            if m.inferences * busy <= self.duration * (1 + 1e-12):
+                ef = m.inferences * one.energy_J[src] + self.idle_power_W[src] * (self.duration - m.inferences * busy)
+                cf = cs * ef if carbon else None
+                key2 = cf if carbon else ef
+                if same is None or key2 < same[0]:
+                    same = (key2, f, {"inferences": m.inferences, "frequency": p.bundles.freqs[s][f], "busy_s": busy,
+                                      "wait_s": self.duration - m.inferences * busy, "energy_footprint_J": ef,
+                                      "carbon_footprint_mg": cf})
+        _, f, one = alone
+        out = {"source_alone": {"frequency": p.bundles.freqs[s][f], "cycle_s": one.cycle_s, "inferences": one.inferences,
+                                "energy_J": one.energy_total_J, "energy_footprint_J": one.footprint_total_J,
+                                "carbon_footprint_mg": one.carbon_total_mg if carbon else None,
+                                "latency_s": one.latency_s}}
+        out["single_device_same_inferences"] = same[2] if same else None
         return out

@@ -123,3 +123,69 @@ def load_trace(path: str | Path, column: str = "lca", start: str | None = None) 
     if not values:
         raise DataError("no intensity values", source=src, field=name)
     return CarbonTrace(tuple(times), tuple(values), src, name)
+
+
+def grid_intensity_g_per_kWh(name: str, grid, *, trace_dir: str | None, time: str | None,
+                             where: str = "carbon") -> tuple[float, dict]:
+    """Intensity (gCO2/kWh) of one grid entry and a record of where it came from.
+
+    A grid entry is a number (gCO2/kWh), ``{intensity_gCO2_per_kWh: v}`` (any unit the
+    loaders accept, e.g. ``intensity_mgCO2_per_J``), or ``{trace: file, time: UTC,
+    column: lca|direct|<name>, start: UTC}`` (``time`` defaults to ``carbon.time``; a
+    relative ``trace`` is looked up in ``carbon.dir``)."""
+    fld = f"{where}.grids.{name}"
+    if isinstance(grid, (int, float)) and not isinstance(grid, bool):
+        grid = {"intensity_gCO2_per_kWh": grid}
+    if not isinstance(grid, dict):
+        raise DataError(f"must be a number (gCO2/kWh) or a mapping, got {grid!r}", source=where, field=fld)
+    if "trace" in grid and grid["trace"]:
+        p = Path(str(grid["trace"])).expanduser()
+        if not p.is_absolute():
+            if not trace_dir:
+                raise DataError(f"relative trace {str(p)!r} needs carbon.dir (or LAYERPLAN_CARBON_DIR)", source=where,
+                                field=f"{where}.dir")
+            p = Path(trace_dir).expanduser() / p
+        when = grid.get("time") or time
+        if not when:
+            raise DataError(f"grid {name!r} reads a trace: set carbon.time (UTC, e.g. 2022-06-26T21:00:00Z)",
+                            source=where, field=f"{where}.time")
+        if not p.is_file():
+            raise DataError(f"carbon-intensity trace not found: {p} (set carbon.dir or LAYERPLAN_CARBON_DIR)",
+                            source=where, field=f"{fld}.trace")
+        tr = load_trace(p, str(grid.get("column") or "lca"), grid.get("start"))
+        value = tr.at(str(when))
+        return value, {"grid": name, "trace": str(p), "column": tr.column, "time": str(when),
+                       "intensity_gCO2_per_kWh": value}
+    for key, scale in (("intensity_gCO2_per_kWh", 1.0), ("intensity_g_per_kWh", 1.0),
+                       ("intensity_mgCO2_per_J", 1.0 / G_PER_KWH_TO_MG_PER_J)):
+        if key in grid:
+            try:
+                value = float(grid[key]) * scale
+            except (TypeError, ValueError):
+                raise DataError(f"not a number: {grid[key]!r}", source=where, field=f"{fld}.{key}") from None
+            if not math.isfinite(value) or value < 0:
+                raise DataError(f"must be a finite value >= 0, got {grid[key]!r}", source=where, field=f"{fld}.{key}")
+            return value, {"grid": name, "intensity_gCO2_per_kWh": value, "constant": True}
+    raise DataError("needs intensity_gCO2_per_kWh (a constant) or trace (+ time)", source=where, field=fld)
+
+
+def device_intensities(cfg: dict, device_names: list[str], where: str = "carbon") -> tuple[dict[str, float], dict]:
+    """C_d in mgCO2/J for the devices mapped in ``cfg['devices']`` (device -> grid name or
+    inline grid entry), from the grids in ``cfg['grids']``; plus a per-device record."""
+    grids = cfg.get("grids") or {}
+    out, info = {}, {}
+    for dev, grid in (cfg.get("devices") or {}).items():
+        if dev not in device_names:
+            raise DataError(f"unknown device {dev!r} (devices: {', '.join(device_names)})", source=where,
+                            field=f"{where}.devices.{dev}")
+        if isinstance(grid, str):
+            if grid not in grids:
+                raise DataError(f"unknown grid {grid!r} (grids: {', '.join(grids) or 'none'})", source=where,
+                                field=f"{where}.devices.{dev}")
+            name, entry = grid, grids[grid]
+        else:
+            name, entry = f"{dev}", grid
+        g, rec = grid_intensity_g_per_kWh(name, entry, trace_dir=cfg.get("dir"), time=cfg.get("time"), where=where)
+        out[dev] = g_per_kWh_to_mg_per_J(g)
+        info[dev] = {**rec, "intensity_mgCO2_per_J": out[dev]}
+    return out, info

@@ -83,6 +83,22 @@ def formulation_from_cfg(cfg) -> dict:
     return {name: {} for name in (cfg.get("default_formulation") or [])}
 
 
+def carbon_from_cfg(cfg, scenario, formulation: dict) -> tuple[dict, dict]:
+    """With the ``cadi`` mixin, resolve ``carbon.devices`` (device -> grid) to C_d in
+    mgCO2/J (constants or traces at ``carbon.time``) and pass them to the block, unless
+    ``formulation.cadi.carbon_intensity_mg_per_J`` is given. Returns (formulation, record)."""
+    from layerplan.carbon import device_intensities
+
+    if "cadi" not in formulation:
+        return formulation, {}
+    carbon = to_dict(cfg.get("carbon"))
+    opts = dict(formulation.get("cadi") or {})
+    if opts.get("carbon_intensity_mg_per_J") or not carbon.get("devices"):
+        return formulation, {}
+    values, info = device_intensities(carbon, [d.name for d in scenario.devices])
+    return {**formulation, "cadi": {**opts, "carbon_intensity_mg_per_J": values}}, info
+
+
 def load_plugins(modules) -> None:
     """Import plugin modules named in the config (``plugins=[my_constraints]``); the
     working directory is importable so a single file next to the user's data works."""
@@ -116,9 +132,10 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
         if baseline.get("name"):
             result = baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline)
         else:
+            formulation, carbon_info = carbon_from_cfg(cfg, scenario, formulation_from_cfg(cfg))
             result = solve_scenario(
                 scenario,
-                formulation=formulation_from_cfg(cfg),
+                formulation=formulation,
                 constraints=to_dict(cfg.get("constraints")),
                 objective=obj if len(obj) > 1 else obj.get("name", "latency"),
                 model=to_dict(cfg.get("model")),
@@ -127,6 +144,8 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
                 profile_map=(profile_map or {}).get("map") or {},
                 profile_frequency=(profile_map or {}).get("frequency") or {},
             )
+            if carbon_info:
+                result["carbon_grids"] = carbon_info
         error = None
     except LayerplanError as exc:
         error = exc

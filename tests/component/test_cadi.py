@@ -305,3 +305,39 @@ def test_configuration_errors_are_one_line():
     r = solve_scenario(sc, formulation={"dime": {}, "freddi": {"energy_devices": "all"}, "cadi": {}},
                        objective="energy_single", profiles=ps)
     assert r["cadi"]["carbon_intensity_mg_per_J"] is None and "carbon_footprint_mg" not in r["cadi"]
+
+
+@pytest.mark.parametrize("form", ["general", "two_device"])
+def test_single_device_can_be_excluded(form):
+    """single_device=false keeps Eq. (9.4)'s range l = 1..L-1: the optimum over split plans."""
+    for seed, n_layers, n_freq, n_dev in [c for c in CASES if c[3] == 2][:4]:
+        sc, ps, C = make_case(seed, n_layers, n_freq, n_dev)
+        r = solve_cadi(sc, ps, C, "carbon", form=form, single_device=False)
+        assert r["cadi"]["transition_layer"] is not None
+        p = params_of(sc, ps)
+        idle = {d.name: d.idle_power_W for d in sc.devices}
+        best = min(plan_metrics(p, a, list(fr), energy_devices=list(p.devices), idle_power_W=idle,
+                                carbon_mg_per_J=C).carbon_total_mg
+                   for a in single_entry_plans(p) if len({a[l] for l in p.bundles.real_layers} | {a[0]}) == 2
+                   and (form == "general" or a[p.bundles.real_layers[0]] == 0)
+                   for fr in itertools.product(*[range(len(f)) for f in p.bundles.freqs]))
+        assert r["objective"] == pytest.approx(best, rel=1e-6)
+
+
+def test_single_device_comparison_by_hand():
+    """Table 9.2's single device at the same I: the source runs I inferences, then waits."""
+    sc, ps = hand_case(0.08, 0.04)  # tau = max(0.08 + 0.05, 0.04 + 0.01) = 0.13 s; alone: 0.12 s
+    C = {"s": 0.15, "p": 0.07}
+    c = solve_cadi(sc, ps, C, "carbon", form="two_device", single_device=False)["cadi"]
+    I = 3600 / 0.13
+    same = c["single_device_same_inferences"]
+    assert same["inferences"] == pytest.approx(I)
+    assert same["wait_s"] == pytest.approx(3600 - I * 0.12)
+    ef = I * 3.0 * 0.12 + 1.5 * (3600 - I * 0.12)  # I inferences of 0.12 s at 3 W, idle 1.5 W for the rest
+    assert same["energy_footprint_J"] == pytest.approx(ef)
+    assert same["carbon_footprint_mg"] == pytest.approx(0.15 * ef)
+    assert c["source_alone"]["inferences"] == pytest.approx(3600 / 0.12)
+    assert c["source_alone"]["carbon_footprint_mg"] == pytest.approx(0.15 * 3600 / 0.12 * 0.36)
+    # the source alone cannot match I = 3600 / 0.31 inferences of 0.40 s each
+    slow = solve_cadi(*hand_case(0.10, 0.30), C, "carbon", form="two_device", single_device=False)["cadi"]
+    assert slow["single_device_same_inferences"] is None
