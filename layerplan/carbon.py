@@ -169,9 +169,22 @@ def grid_intensity_g_per_kWh(name: str, grid, *, trace_dir: str | None, time: st
     raise DataError("needs intensity_gCO2_per_kWh (a constant) or trace (+ time)", source=where, field=fld)
 
 
+def _time_of(cfg: dict, where: str) -> str | None:
+    """``time`` plus ``hours_after`` hours (hourly sweeps: time = the day, hours_after = 0..23)."""
+    when, hours = cfg.get("time"), cfg.get("hours_after") or 0
+    if not when or not hours:
+        return when
+    try:
+        h = float(hours)
+    except (TypeError, ValueError):
+        raise DataError(f"not a number: {hours!r}", source=where, field=f"{where}.hours_after") from None
+    return (parse_time(str(when), where, f"{where}.time") + timedelta(hours=h)).isoformat()
+
+
 def device_intensities(cfg: dict, device_names: list[str], where: str = "carbon") -> tuple[dict[str, float], dict]:
     """C_d in mgCO2/J for the devices mapped in ``cfg['devices']`` (device -> grid name or
-    inline grid entry), from the grids in ``cfg['grids']``; plus a per-device record."""
+    inline grid entry), from the grids in ``cfg['grids']``; plus a per-device record.
+    Traces are read at ``time`` + ``hours_after`` hours (UTC)."""
     grids = cfg.get("grids") or {}
     out, info = {}, {}
     for dev, grid in (cfg.get("devices") or {}).items():
@@ -185,7 +198,7 @@ def device_intensities(cfg: dict, device_names: list[str], where: str = "carbon"
             name, entry = grid, grids[grid]
         else:
             name, entry = f"{dev}", grid
-        g, rec = grid_intensity_g_per_kWh(name, entry, trace_dir=cfg.get("dir"), time=cfg.get("time"), where=where)
+        g, rec = grid_intensity_g_per_kWh(name, entry, trace_dir=cfg.get("dir"), time=_time_of(cfg, where), where=where)
         out[dev] = g_per_kWh_to_mg_per_J(g)
         info[dev] = {**rec, "intensity_mgCO2_per_J": out[dev]}
     return out, info
