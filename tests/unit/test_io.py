@@ -83,3 +83,16 @@ def test_network_errors():
         load_network({"bandwidth_Bps": 1e6, "links": [{"src": "A", "dst": "Z", "bandwidth_Bps": 1}]}, ["A", "B"])
     net = load_network({"bandwidth_Mbps": 80, "links": [{"src": "A", "dst": "B", "bandwidth_Bps": 10}]}, ["A", "B"])
     assert net.bandwidth_Bps == 1e7 and net.links[("B", "A")] == 10
+
+
+def test_radio_link_between_two_edge_devices_uses_the_slower_rate():
+    """CADI's source and partner are both edge devices: the sender uploads and the receiver
+    downloads, so the link runs at min(upload, download) of the radio (4G: 5.85 Mbit/s up)."""
+    from layerplan.io import load_network, load_radios
+    from layerplan.scenario import Device
+
+    devs = [Device("a", "edge", 1e9, 1e9, 1e9), Device("b", "edge", 1e9, 1e9, 1e9), Device("c", "cloud", 1e9, 1e9, 1e9)]
+    net = load_network({"bandwidth_Bps": 1e9, "radio": "4g"}, ["a", "b", "c"], devs)
+    g4 = load_radios()["4g"]
+    assert net.links[("a", "b")] == net.links[("b", "a")] == min(g4.up_Bps, g4.down_Bps) == pytest.approx(5.85e6 / 8)
+    assert net.links[("a", "c")] == g4.up_Bps and net.links[("c", "a")] == g4.down_Bps
