@@ -163,7 +163,8 @@ class CadiBlockData(ContributionData):
         self.cycle_lo_Constraint = pyo.Constraint(base.DEVICES, rule=lambda b, d: b.cycle_s >= b.busy_s[d],
                                                   doc="tau >= B_d")
         self.bottleneck = pyo.Var(base.DEVICES, domain=pyo.Binary, doc="m_d = 1: d is the bottleneck (tau = B_d)")
-        self.one_bottleneck_Constraint = pyo.Constraint(expr=sum(self.bottleneck[d] for d in base.DEVICES) == 1)
+        self.one_bottleneck_Constraint = pyo.Constraint(expr=sum(self.bottleneck[d] for d in base.DEVICES) == 1,
+                                                        doc="sum_d m_d = 1: one bottleneck device")
         self.cycle_hi_Constraint = pyo.Constraint(
             base.DEVICES, rule=lambda b, d: b.cycle_s <= b.busy_s[d] + M * (1 - b.bottleneck[d]),
             doc="tau <= B_d + M (1 - m_d): no inserted waits, tau = max_d B_d")
@@ -174,8 +175,10 @@ class CadiBlockData(ContributionData):
                                                  rule=lambda b, d: b.used[d] <= sum(base.x[l, d] for l in base.LAYERS),
                                                  doc="u_d <= sum_l x[l,d]")
         self.cycle_if_used_s = pyo.Var(self.CADI_DEVICES, domain=pyo.NonNegativeReals, bounds=(0, M), doc="tau u_d, s")
-        self.mc1_Constraint = pyo.Constraint(self.CADI_DEVICES, rule=lambda b, d: b.cycle_if_used_s[d] <= b.cycle_s)
-        self.mc2_Constraint = pyo.Constraint(self.CADI_DEVICES, rule=lambda b, d: b.cycle_if_used_s[d] <= M * b.used[d])
+        self.mc1_Constraint = pyo.Constraint(self.CADI_DEVICES, rule=lambda b, d: b.cycle_if_used_s[d] <= b.cycle_s,
+                                             doc="McCormick of tau u_d: tau u_d <= tau")
+        self.mc2_Constraint = pyo.Constraint(self.CADI_DEVICES, rule=lambda b, d: b.cycle_if_used_s[d] <= M * b.used[d],
+                                             doc="McCormick of tau u_d: tau u_d <= M u_d")
         self.mc3_Constraint = pyo.Constraint(
             self.CADI_DEVICES, rule=lambda b, d: b.cycle_if_used_s[d] >= b.cycle_s - M * (1 - b.used[d]),
             doc="McCormick of tau u_d (exact for binary u_d)")
@@ -251,13 +254,15 @@ class CadiBlockData(ContributionData):
                                                                             for k, m in metrics.items() for d in (s, partner)},
                                      doc="e^h_{l,d} = t^h_{l,d} P^idle_d, Eq. (9.2)")
         self.pi = pyo.Var(self.PLANS, domain=pyo.Binary, doc="pi[l,f_s,f_p] = 1: the split and frequencies chosen")
-        self.one_plan_Constraint = pyo.Constraint(expr=sum(self.pi[k] for k in plans) == 1)
+        self.one_plan_Constraint = pyo.Constraint(expr=sum(self.pi[k] for k in plans) == 1, doc="one split and frequency pair")
         first, last = R[0], R[-1]
         ys = lambda k, fs: y.y[first, R[k - 1], s, fs]  # noqa: E731
         yp = lambda k, fp: y.y[R[k], last, partner, fp]  # noqa: E731
-        self.pi_s_Constraint = pyo.Constraint(self.PLANS, rule=lambda b, k, fs, fp: b.pi[k, fs, fp] <= ys(k, fs))
+        self.pi_s_Constraint = pyo.Constraint(self.PLANS, rule=lambda b, k, fs, fp: b.pi[k, fs, fp] <= ys(k, fs),
+                                              doc="pi <= y[1,l,s,f_s]")
         self.pi_p_Constraint = pyo.Constraint(
-            self.PLANS, rule=lambda b, k, fs, fp: b.pi[k, fs, fp] <= yp(k, fp) if fp >= 0 else pyo.Constraint.Skip)
+            self.PLANS, rule=lambda b, k, fs, fp: b.pi[k, fs, fp] <= yp(k, fp) if fp >= 0 else pyo.Constraint.Skip,
+            doc="pi <= y[l+1,L,p,f_p]")
         self.pi_and_Constraint = pyo.Constraint(
             self.PLANS, rule=lambda b, k, fs, fp: b.pi[k, fs, fp] >= ys(k, fs) + (yp(k, fp) if fp >= 0 else 1) - 1,
             doc="pi = y[1,l,s,f_s] AND y[l+1,L,p,f_p]")

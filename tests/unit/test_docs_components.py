@@ -43,12 +43,17 @@ CONSTRAINT_OPTIONS = {
     "pin": {"layers": {"l1": "B"}},
     "energy_cap": {"max_energy_J": 1.0e6},
     "privacy": {"k": 1},
+    "min_inferences": {"count": 1},
 }
 OBJECTIVE_OPTIONS = {
+    "carbon": {"max_latency_s": 1.0e6},
+    "energy_single": {"max_latency_s": 1.0e6},
+    "carbon_per_inference": {"max_latency_s": 1.0e6},
     "latency_cons": {"max_latency_s": 1.0e6},
     "energy_cons": {"max_energy_J": 1.0e6},
     "privacy": {"k": 1},
 }
+FORMULATION_OPTIONS = {"cadi": {"carbon_intensity_mg_per_J": {"A": 0.1, "B": 0.05}}, "freddi": {"energy_devices": "all"}}
 EQ_CITED = re.compile(r"Eqs?\. \((\d+\.\d+)\)")
 EQ_LOOSE = re.compile(r"\b(?:eqs?|equations?)\b\.?\s*\(?\s*\d+\.\d+\)?", re.IGNORECASE)
 EQ_STRICT = re.compile(r"Eqs?\. \(\d+\.\d+\)")
@@ -67,7 +72,8 @@ def tiny_scenario():
         Device("B", "cloud", 1.0e11, 1.0e10, 1.0e7, memory_B=1.0e6),
     ]
     return build_scenario(dnn, devices, Network(1.0e7), source_device="A", destination_device="A",
-                          capture_shape=(4, 4, 3), preprocess=True)
+                          capture_shape=(4, 4, 3), preprocess=True,
+                          preassign={"preprocess": "A"})
 
 
 def tiny_params(sc, multi_frequency: bool = True):
@@ -150,6 +156,7 @@ def build_all():
     for label, form, base_opts, objective, default in compositions():
         cons = {n: dict(CONSTRAINT_OPTIONS.get(n, {})) for n in registry.constraints.names()
                 if _satisfied(registry.constraints.get(n), list(form))}
+        form = {m: {**FORMULATION_OPTIONS.get(m, {}), **o} for m, o in form.items()}
         try:
             comp = compose(form, cons, {"name": objective, **OBJECTIVE_OPTIONS.get(objective, {})}, base_opts)
             built = build_model(sc, params["freddi" in form], comp)
