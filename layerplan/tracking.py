@@ -66,6 +66,14 @@ def metrics_of(result: Mapping[str, Any]) -> dict[str, float]:
         if isinstance(result.get(k), (int, float)):
             out[k] = float(result[k])
     out["transitions"] = float(len(result.get("transitions") or []))
+    cadi = result.get("cadi") or {}  # CADI (Ch. 9): I, EF, CF over U, per device too
+    for k, v in cadi.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[f"cadi.{k}"] = float(v)
+    for d, rec in (cadi.get("per_device") or {}).items():
+        for k, v in (rec or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[f"cadi.{d}.{k}"] = float(v)
     return out
 
 

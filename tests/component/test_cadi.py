@@ -341,3 +341,14 @@ def test_single_device_comparison_by_hand():
     # the source alone cannot match I = 3600 / 0.31 inferences of 0.40 s each
     slow = solve_cadi(*hand_case(0.10, 0.30), C, "carbon", form="two_device", single_device=False)["cadi"]
     assert slow["single_device_same_inferences"] is None
+
+
+def test_cadi_figures_are_mlflow_metrics():
+    from layerplan.tracking import metrics_of
+
+    sc, ps, C = make_case(2, 3, 2, 2)
+    r = solve_cadi(sc, ps, C, "carbon")
+    m = metrics_of(r)
+    assert m["cadi.carbon_footprint_mg"] == pytest.approx(r["objective"])
+    assert m["cadi.inferences"] == pytest.approx(r["cadi"]["inferences"])
+    assert m["cadi.e0.energy_footprint_J"] == pytest.approx(r["cadi"]["per_device"]["e0"]["energy_footprint_J"])
