@@ -34,7 +34,16 @@ def test_exhaustive_over_every_plan_equals_the_ilp(args, preload, memory):
         return
     ex = run_baseline(sc, params, {"name": "exhaustive", "single_entry": False}, forms)
     assert math.isclose(ex["objective"], ilp["objective"], rel_tol=1e-6, abs_tol=1e-9)
-    single = run_baseline(sc, params, {"name": "exhaustive", "single_entry": True}, forms)
+    try:
+        single = run_baseline(sc, params, {"name": "exhaustive", "single_entry": True}, forms)
+    except SolverError:
+        # binding memory with a pinned layer can leave only plans that revisit a device; then no
+        # single-entry plan (and no single-device plan, a special case) is feasible
+        from layerplan.bundle_eval import single_entry_plans
+        from layerplan.oracle import feasible_memory
+
+        assert not any(feasible_memory(params, a) for a in single_entry_plans(params))
+        return
     assert single["objective"] >= ex["objective"] - 1e-12
     try:
         one = run_baseline(sc, params, {"name": "single_device"}, forms)
