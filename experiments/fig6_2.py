@@ -148,7 +148,7 @@ def claims_from(rows: list[dict]) -> tuple[list[dict], list[str]]:
                 f"at {bw_label(b)} B/s C2 (cloud) gives SSD a significantly lower latency than C0, "
                 "and is its best configuration",
                 s["C2"] <= min(s.values()) + EPS and _gain(s["C0"], s["C2"]) >= SIGNIFICANT,
-                f"ssd300: " + ", ".join(f"{c} {fmt(v)} s" for c, v in s.items())
+                "ssd300: " + ", ".join(f"{c} {fmt(v)} s" for c, v in s.items())
                 + f" (C2 {100 * _gain(s['C0'], s['C2']):.1f}% below C0)"))
     return claims, skipped
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from layerplan.experiments.records import claim, claims_markdown, markdown_table, write_csv
-from layerplan.experiments.table9 import cadi_row
+from layerplan.experiments.records import claim, markdown_table, write_csv
+from layerplan.experiments.table9 import cadi_row, write_report
 
 NAME = "fig9_3"
 TITLE = "Figure 9.3: hourly carbon footprint and transition layer of the CF-minimal plan (VGG11)"
@@ -57,11 +57,7 @@ def build(records: list[dict], out_dir: Path) -> dict:
              "source alone at full throughput in the same hour (dashed in the plot).", "",
              f"Plot: [{png.name}]({png.name})", ""]
     lines += markdown_table(rows, cols)
-    fails = [r for r in rows if not r["solved"]]
-    if fails:
-        lines += ["", "No solution:"] + [f"- {r['grid']} {r['day']} {r['hour']}: {r['error']}" for r in fails]
-    lines += claims_markdown(claims)
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+    write_report(out_dir, lines, rows, lambda r: f"{r['grid']} {r['day']} {r['hour']}", claims)
     return {"rows": rows, "claims": claims}
 
 

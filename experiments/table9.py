@@ -3,6 +3,8 @@ result.json (the ``cadi`` report and the ``carbon_grids`` record)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 GRID_LABEL = {"MISO": "MISO", "LADWP": "LADWP", "CAISO": "CAISO"}
 
 
@@ -50,3 +52,21 @@ def cadi_row(rec: dict) -> dict:
 def mean(values) -> float:
     vals = [v for v in values if v is not None]
     return sum(vals) / len(vals) if vals else float("nan")
+
+
+def write_report(out_dir: Path, lines: list[str], rows: list[dict], label, claims: list[dict], extra=()) -> None:
+    """report.md: the given lines, the jobs without a solution (``label(row)`` names each),
+    ``extra`` lines, then the claims."""
+    from layerplan.experiments.records import claims_markdown
+
+    fails = [r for r in rows if not r["solved"]]
+    if fails:
+        lines = lines + ["", "No solution:"] + [f"- {label(r)}: {r['error']}" for r in fails]
+    (out_dir / "report.md").write_text("\n".join(list(lines) + list(extra) + claims_markdown(claims)) + "\n")
+
+
+def intensity_source(times: list[str]) -> str:
+    """Where the report's intensities came from: trace hours, or the shipped constants."""
+    if times:
+        return f"Electricity Maps 2022 lifecycle traces at {', '.join(times)}"
+    return "the shipped constant 2022 yearly means (carbon=yearly_2022)"

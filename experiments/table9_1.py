@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from layerplan.experiments.records import claim, claims_markdown, markdown_table, published, write_csv
-from layerplan.experiments.table9 import cadi_row, mean
+from layerplan.experiments.records import claim, markdown_table, published, write_csv
+from layerplan.experiments.table9 import cadi_row, intensity_source, mean, write_report
 
 NAME = "table9_1"
 TITLE = "Table 9.1: minimize carbon footprint vs minimize energy, two Nano-like devices over 4G (U = 1 h)"
@@ -67,7 +67,6 @@ def build(records: list[dict], out_dir: Path) -> dict:
     cols = ["dnn", "grid", "C_src", "C_partner", "E_J", "EF_J", "CF_mg", "I", "L_trans", "F_MHz", "E_n", "EF_n", "CF_n",
             "I_n", "L_trans_E", "CF_any_mg", "L_trans_any", "E_thesis", "EF_thesis", "CF_thesis", "I_thesis",
             "L_trans_thesis", "CF_n_thesis", "I_n_thesis"]
-    fails = [r for r in rows if not r["solved"]]
     times = sorted({str(r["time_utc"]) for r in rows if r.get("time_utc")})
     lines = [f"# {TITLE}", "",
              "Left: minimize CF over U = 1 h with the thesis' split range l = 1..L-1 (Eq. (9.4)); `*_n`: the "
@@ -75,17 +74,14 @@ def build(records: list[dict], out_dir: Path) -> dict:
              "single-device plans allowed (not in the thesis). E in J per inference, EF in J per hour, CF in mgCO2 per "
              "hour, C in gCO2/kWh, F = source/partner frequency (MHz). `*_thesis`: the published values.",
              "",
-             f"Carbon intensities: Electricity Maps 2022 lifecycle traces at {', '.join(times) or '?'} (the thesis used "
+             f"Carbon intensities: {intensity_source(times)} (the thesis used "
              "2024 data at 2024-06-26). Devices: calibrated synthetic Jetson-Nano-like profiles (data/profiles/dvfs), "
              "4G radio power model of Ch. 8 (upload 3.85 W at 5.85 Mbit/s), idle power 1.25 W: absolute values are not "
              "expected to match the thesis.", ""]
     lines += markdown_table(table, cols)
-    if fails:
-        lines += ["", "No solution:"] + [f"- {r['dnn']} {r['grid']} {r['variant']}: {r['error']}" for r in fails]
-    lines += ["", "Why the partner rarely pays here: every split uploads an activation over 4G; at 3.85 W the "
-              "upload costs more energy than the Nano-like source spends computing the remaining layers, and "
-              "the source stays busy uploading for most of the cycle. The thesis' own E values (e.g. 0.281 J for "
-              "AlexNet with a conv4 split) are below the energy of that upload under the Ch. 8 radio model."]
-    lines += claims_markdown(claims)
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+    why = ["", "Why the partner rarely pays here: every split uploads an activation over 4G; at 3.85 W the "
+           "upload costs more energy than the Nano-like source spends computing the remaining layers, and "
+           "the source stays busy uploading for most of the cycle. The thesis' own E values (e.g. 0.281 J for "
+           "AlexNet with a conv4 split) are below the energy of that upload under the Ch. 8 radio model."]
+    write_report(out_dir, lines, rows, lambda r: f"{r['dnn']} {r['grid']} {r['variant']}", claims, why)
     return {"rows": table, "claims": claims}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from layerplan.experiments.records import claim, claims_markdown, markdown_table, published, write_csv
-from layerplan.experiments.table9 import cadi_row, mean
+from layerplan.experiments.records import claim, markdown_table, published, write_csv
+from layerplan.experiments.table9 import cadi_row, intensity_source, mean, write_report
 
 NAME = "table9_2"
 TITLE = "Table 9.2: two devices (min CF) vs the source alone at the same number of inferences (U = 1 h)"
@@ -42,12 +42,8 @@ def build(records: list[dict], out_dir: Path) -> dict:
              "CF in mgCO2 per hour. Two devices: minimize CF with the split range l = 1..L-1 (Eq. (9.4)). Single "
              "device: the source runs the same I inferences (best frequency) and waits at idle power for the rest of "
              "the hour (the thesis' manual calculation; `single_device_same_inferences` in each result.json). "
-             f"Intensities: 2022 Electricity Maps traces at {', '.join(times) or '?'} (the thesis: 2024-06-15 20:00 UTC).",
+             f"Intensities: {intensity_source(times)} (the thesis: 2024-06-15 20:00 UTC).",
              ""]
     lines += markdown_table(rows, cols)
-    fails = [r for r in rows if not r["solved"]]
-    if fails:
-        lines += ["", "No solution:"] + [f"- {r['dnn']}: {r['error']}" for r in fails]
-    lines += claims_markdown(claims)
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+    write_report(out_dir, lines, rows, lambda r: str(r["dnn"]), claims)
     return {"rows": rows, "claims": claims}

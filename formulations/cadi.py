@@ -113,7 +113,7 @@ class CadiBlockData(ContributionData):
 
     # -- build -----------------------------------------------------------------------
     def build(self, ctx: ModelContext) -> None:
-        p, base = ctx.params, ctx.base
+        base = ctx.base
         self._refs = {"bundles": ctx.require("bundles", "cadi")}
         names = list(ctx.require("energy_devices", "cadi"))
         if getattr(base.config, "mutable_bandwidth", False):
@@ -204,7 +204,7 @@ class CadiBlockData(ContributionData):
             doc="G = sum_d C_d E_d, mgCO2 per inference")
 
     def _build_two_device(self, ctx: ModelContext, names: list[str]) -> None:
-        p, base, y = ctx.params, ctx.base, self._refs["bundles"]
+        p, y = ctx.params, self._refs["bundles"]
         bl = p.bundles
         if p.n_devices != 2:
             raise ConfigError(f"form=two_device needs exactly two devices, the scenario has {p.n_devices}; use form=general",
