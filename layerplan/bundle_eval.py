@@ -54,6 +54,24 @@ def actual_latency_s(params: LatencyParams, assignment: list[int], freq: list[in
             "total": float(compute + comm + weight)}
 
 
+def device_energy_J(params: LatencyParams, assignment: list[int], freq: list[int], d: int) -> float:
+    """E^c_d + E^x_d of one inference of the plan (FreDDI, Ch. 8): Eq. (8.3) over d's runs
+    at its frequency ``freq[d]``, Eq. (8.4) over its uploads and downloads (radio power
+    model Eqs. (8.5)-(8.6)); 0 for transfers when d has no radio."""
+    bl = params.bundles
+    e = sum(bl.energy_J[(i, j, dd, freq[dd])] for i, j, dd in runs(params, assignment) if dd == d)
+    radio = params.radios[d] if params.radios else None
+    if radio is not None:
+        bw, tx = params.bandwidth_Bps, params.comm_s
+        for l in range(len(assignment) - 1):
+            s, r = assignment[l], assignment[l + 1]
+            if s == d and r != d:
+                e += radio.upload_power_W(bw[s, r]) * tx[l, s, r]
+            if r == d and s != d:
+                e += radio.download_power_W(bw[s, r]) * tx[l, s, r]
+    return float(e)
+
+
 def pseudo_choices(params: LatencyParams) -> list[list[int]]:
     return [[params.pinned[l]] if l in params.pinned else list(range(params.n_devices))
             for l, kind in enumerate(params.pseudo) if kind is not None]

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from layerplan.bundle_eval import runs
+from layerplan.bundle_eval import device_energy_J, runs
 from layerplan.errors import DataError
 from layerplan.latency import LatencyParams
 
@@ -43,7 +43,6 @@ from layerplan.latency import LatencyParams
 class PlanMetrics:
     """Everything Table 9.1 reports for one plan, per device and in total."""
 
-    devices: list[str]  # devices whose energy counts (the FreDDI energy devices)
     busy_s: dict[str, float]  # B_d, every scenario device
     compute_s: dict[str, float]
     send_s: dict[str, float]
@@ -118,23 +117,6 @@ def busy_times(params: LatencyParams, assignment: list[int], freq: list[int]) ->
     return comp, send
 
 
-def device_energy_J(params: LatencyParams, assignment: list[int], freq: list[int], d: int) -> float:
-    """E^c_d + E^x_d of one inference: Eq. (8.3) over d's bundles, Eq. (8.4) over its
-    uploads and downloads (radio power model Eqs. (8.5)-(8.6))."""
-    bl = params.bundles
-    e = sum(bl.energy_J[(i, j, dd, freq[dd])] for i, j, dd in runs(params, assignment) if dd == d)
-    radio = params.radios[d] if params.radios else None
-    if radio is not None:
-        bw, tx = params.bandwidth_Bps, params.comm_s
-        for l in range(len(assignment) - 1):
-            s, r = assignment[l], assignment[l + 1]
-            if s == d and r != d:
-                e += radio.upload_power_W(bw[s, r]) * tx[l, s, r]
-            if r == d and s != d:
-                e += radio.download_power_W(bw[s, r]) * tx[l, s, r]
-    return float(e)
-
-
 def plan_metrics(
     params: LatencyParams,
     assignment: list[int],
@@ -180,7 +162,6 @@ def plan_metrics(
         if carbon_mg_per_J is not None:
             cf[name] = carbon_mg_per_J[name] * fp[name]
     return PlanMetrics(
-        devices=list(energy_devices),
         busy_s=dict(zip(devs, busy)), compute_s=dict(zip(devs, comp)), send_s=dict(zip(devs, send)),
         used=dict(zip(devs, used)), cycle_s=tau, inferences=inferences, latency_s=float(sum(busy)),
         energy_J=energy, hold_s=hold, hold_energy_J=hold_e, footprint_J=fp, carbon_mg=cf, duration_s=duration_s,

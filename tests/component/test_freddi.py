@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -11,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layerplan.api import solve_scenario
-from layerplan.bundle_eval import actual_latency_s, single_entry_plans
+from layerplan.bundle_eval import actual_latency_s, device_energy_J, single_entry_plans
 from layerplan.errors import ConfigError, DataError, SolverError
 from layerplan.io import load_radios
 from layerplan.latency import analytic_params
@@ -59,7 +58,6 @@ def enumerate_freddi(sc, ps, objective: str, cap: float | None = None, k: int = 
     p.bundles = bundle_latency(p, ps, None, {d.name: d.spec for d in sc.devices})
     bl = p.bundles
     e_dev = 0
-    radio = p.radios[e_dev]
     best = (math.inf, None, None)
     for a in single_entry_plans(p):
         if any(a[l] != e_dev for l in bl.real_layers[:k]):
@@ -67,18 +65,7 @@ def enumerate_freddi(sc, ps, objective: str, cap: float | None = None, k: int = 
         for fe in range(len(bl.freqs[e_dev])):
             freq = [fe] + [0] * (p.n_devices - 1)
             T = actual_latency_s(p, a, freq)["total"]
-            E = 0.0
-            for l in bl.real_layers:
-                pass
-            from layerplan.bundle_eval import runs
-
-            E += sum(bl.energy_J[(i, j, d, fe)] for i, j, d in runs(p, a) if d == e_dev)
-            for l in range(len(a) - 1):
-                s_, r_ = a[l], a[l + 1]
-                if s_ == e_dev and r_ != e_dev:
-                    E += radio.upload_power_W(p.bandwidth_Bps[s_, r_]) * p.comm_s[l, s_, r_]
-                if r_ == e_dev and s_ != e_dev:
-                    E += radio.download_power_W(p.bandwidth_Bps[s_, r_]) * p.comm_s[l, s_, r_]
+            E = device_energy_J(p, a, freq, e_dev)
             if objective == "energy" or objective == "privacy":
                 val = E
             elif objective == "latency_cons":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from layerplan.bundle_eval import actual_latency_s, runs, single_entry_plans
+from layerplan.bundle_eval import actual_latency_s, device_energy_J, single_entry_plans
 from layerplan.experiments.pareto import pareto_front
 from layerplan.latency import analytic_params
 from layerplan.profiles import bundle_latency
@@ -24,18 +24,11 @@ def enumerated_front(sc, ps):
     p = analytic_params(sc)
     p.bundles = bundle_latency(p, ps, None, {d.name: d.spec for d in sc.devices})
     bl, e_dev = p.bundles, 0
-    radio = p.radios[e_dev]
     pts = []
     for a in single_entry_plans(p):
         for fe in range(len(bl.freqs[e_dev])):
             T = actual_latency_s(p, a, [fe] + [0] * (p.n_devices - 1))["total"]
-            E = sum(bl.energy_J[(i, j, d, fe)] for i, j, d in runs(p, a) if d == e_dev)
-            for l in range(len(a) - 1):
-                s_, r_ = a[l], a[l + 1]
-                if s_ == e_dev and r_ != e_dev:
-                    E += radio.upload_power_W(p.bandwidth_Bps[s_, r_]) * p.comm_s[l, s_, r_]
-                if r_ == e_dev and s_ != e_dev:
-                    E += radio.download_power_W(p.bandwidth_Bps[s_, r_]) * p.comm_s[l, s_, r_]
+            E = device_energy_J(p, a, [fe] + [0] * (p.n_devices - 1), e_dev)
             pts.append((T, E))
     front = []
     for T, E in sorted(pts):
