@@ -158,7 +158,6 @@ class CadiBlockData(ContributionData):
                                      doc="B_d: compute on d plus the transfers d sends, s per inference")
         bounds = {d: busy_upper_bound_s(p, base.device_index[d]) for d in base.DEVICES}
         M = max(bounds.values())
-        self.big_M_s = M
         self.cycle_s = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, M), doc="tau: cycle time, s (Eq. (9.1): I = U / tau)")
         self.cycle_lo_Constraint = pyo.Constraint(base.DEVICES, rule=lambda b, d: b.cycle_s >= b.busy_s[d],
                                                   doc="tau >= B_d")
@@ -246,7 +245,6 @@ class CadiBlockData(ContributionData):
             metrics[(k, fs, fp)] = plan_metrics(p, a, freq, energy_devices=[s, partner], idle_power_W=self.idle_power_W,
                                                 duration_s=self.duration, hold_time=self.config.hold_time,
                                                 idle_unused=bool(self.config.idle_unused))
-        self.split_metrics = metrics
         self.inferences = pyo.Param(self.PLANS, initialize={k: m.inferences for k, m in metrics.items()},
                                     doc="I_{l,s,p} = U / max(...), Eq. (9.1)")
         self.plan_cycle_s = {k: m.cycle_s for k, m in metrics.items()}

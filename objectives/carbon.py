@@ -28,25 +28,30 @@ from layerplan.formulations.freddi import device_energy
 from layerplan.registry import objectives
 
 
-def _latency_cap(blk, ctx: ModelContext) -> None:
-    if blk.config.max_latency_s is not None:
-        blk.max_latency_s = pyo.Param(mutable=True, initialize=blk.config.max_latency_s, doc="T, s (mutable)")
-        blk.latency_cap_Constraint = pyo.Constraint(expr=ctx.terms.total("latency.") <= blk.max_latency_s,
-                                                    doc="single-inference latency <= T (Sec. 9.4)")
+class CappedObjectiveData(ContributionData):
+    """Common to the CADI objectives: an optional single-inference latency cap T
+    (``max_latency_s``; Sec. 9.4 uses 1 s for AlexNet and VGG11, 3 s for ViT)."""
 
+    CONFIG = ConfigDict()
+    CONFIG.declare("max_latency_s", ConfigValue(default=None, domain=PositiveFloat, description="T, s (optional)"))
 
-def _cap_text(blk) -> str:
-    return f"objective.max_latency_s = {blk.config.max_latency_s} s" if blk.config.max_latency_s is not None else ""
+    def add_latency_cap(self, ctx: ModelContext) -> None:
+        if self.config.max_latency_s is not None:
+            self.max_latency_s = pyo.Param(mutable=True, initialize=self.config.max_latency_s, doc="T, s (mutable)")
+            self.latency_cap_Constraint = pyo.Constraint(expr=ctx.terms.total("latency.") <= self.max_latency_s,
+                                                         doc="single-inference latency <= T (Sec. 9.4)")
+
+    def describe(self) -> str:
+        return f"objective.max_latency_s = {self.config.max_latency_s} s" if self.config.max_latency_s is not None else ""
 
 
 @objectives.register("carbon", requires=("cadi",),
                      doc="minimize the carbon footprint CF over the duration U (Eq. (9.5)), latency <= T")
 @declare_custom_block(name="CarbonObjective")
-class CarbonObjectiveData(ContributionData):
+class CarbonObjectiveData(CappedObjectiveData):
     """Minimize CF = sum_d C_d EF_d; Dinkelbach iterations for the general form."""
 
-    CONFIG = ConfigDict()
-    CONFIG.declare("max_latency_s", ConfigValue(default=None, domain=PositiveFloat, description="T, s (optional)"))
+    CONFIG = CappedObjectiveData.CONFIG()
     CONFIG.declare("tolerance", ConfigValue(default=1e-9, domain=PositiveFloat,
                                             description="Dinkelbach stop: min G - lambda tau >= -tolerance G"))
     CONFIG.declare("max_iterations", ConfigValue(default=50, domain=PositiveInt, description="Dinkelbach steps"))
@@ -54,7 +59,7 @@ class CarbonObjectiveData(ContributionData):
     def build(self, ctx: ModelContext) -> None:
         cadi = ctx.require("cadi", "objective carbon")
         cadi.require_carbon("objective carbon")
-        _latency_cap(self, ctx)
+        self.add_latency_cap(ctx)
         num, den = cadi.footprint_ratio()
         self.duration_s = cadi.duration
         self.iterations = []
@@ -97,9 +102,6 @@ class CarbonObjectiveData(ContributionData):
         sol.extra["dinkelbach_steps"] = len(self.iterations)
         return sol
 
-    def describe(self) -> str:
-        return _cap_text(self)
-
     def report(self, ctx: ModelContext) -> dict:
         return {"method": "dinkelbach" if self.ratio else "linear", "steps": self.iterations,
                 "carbon_footprint_mg": float(self.duration_s * pyo.value(self._parts[0]) / pyo.value(self._parts[1]))
@@ -109,37 +111,30 @@ class CarbonObjectiveData(ContributionData):
 @objectives.register("energy_single", requires=("cadi",),
                      doc="minimize the energy of one inference E = sum_d (E^c_d + E^x_d) (Sec. 9.3), latency <= T")
 @declare_custom_block(name="EnergySingleObjective")
-class EnergySingleObjectiveData(ContributionData):
+class EnergySingleObjectiveData(CappedObjectiveData):
     """Minimize E = sum over the CADI devices of E^c_d + E^x_d."""
 
-    CONFIG = ConfigDict()
-    CONFIG.declare("max_latency_s", ConfigValue(default=None, domain=PositiveFloat, description="T, s (optional)"))
+    CONFIG = CappedObjectiveData.CONFIG()
 
     def build(self, ctx: ModelContext) -> None:
         cadi = ctx.require("cadi", "objective energy_single")
-        _latency_cap(self, ctx)
+        self.add_latency_cap(ctx)
         self.energy_J = pyo.Expression(expr=sum(device_energy(ctx, d) for d in cadi.CADI_DEVICES),
                                        doc="E = sum_d (E^c_d + E^x_d)")
         self.Objective = pyo.Objective(expr=self.energy_J, sense=pyo.minimize, doc="min E, Sec. 9.3")
-
-    def describe(self) -> str:
-        return _cap_text(self)
 
 
 @objectives.register("carbon_per_inference", requires=("cadi",),
                      doc="minimize carbon per inference G = sum_d C_d (E^c_d + E^x_d + E^h_d), latency <= T")
 @declare_custom_block(name="CarbonPerInferenceObjective")
-class CarbonPerInferenceObjectiveData(ContributionData):
+class CarbonPerInferenceObjectiveData(CappedObjectiveData):
     """Minimize G, mgCO2 per inference, hold energy included (linear)."""
 
-    CONFIG = ConfigDict()
-    CONFIG.declare("max_latency_s", ConfigValue(default=None, domain=PositiveFloat, description="T, s (optional)"))
+    CONFIG = CappedObjectiveData.CONFIG()
 
     def build(self, ctx: ModelContext) -> None:
         cadi = ctx.require("cadi", "objective carbon_per_inference")
         cadi.require_carbon("objective carbon_per_inference")
-        _latency_cap(self, ctx)
+        self.add_latency_cap(ctx)
         self.Objective = pyo.Objective(expr=cadi.carbon_per_inference_mg, sense=pyo.minimize, doc="min G")
 
-    def describe(self) -> str:
-        return _cap_text(self)
