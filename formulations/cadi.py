@@ -158,6 +158,7 @@ class CadiBlockData(ContributionData):
                                      doc="B_d: compute on d plus the transfers d sends, s per inference")
         bounds = {d: busy_upper_bound_s(p, base.device_index[d]) for d in base.DEVICES}
         M = max(bounds.values())
+        self.big_M_s = M  # documented in docs/components.md: the bound behind the big-M and McCormick rows
         self.cycle_s = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, M), doc="tau: cycle time, s (Eq. (9.1): I = U / tau)")
         self.cycle_lo_Constraint = pyo.Constraint(base.DEVICES, rule=lambda b, d: b.cycle_s >= b.busy_s[d],
                                                   doc="tau >= B_d")
