@@ -198,7 +198,13 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    _hydra_main()
+    from layerplan.launch import main as launch
+
+    code = launch()
+    if code is None:  # a command line that needs Hydra's own machinery
+        _hydra_main()
+    elif code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":
