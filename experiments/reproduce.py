@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     code = run_sweeps(specs, workers=args.workers, label="reproduce: ")
     total = time.perf_counter() - t0
     lines = ["# layerplan: reproduced thesis tables and figures", "",
-             "Solve and report times are CPU seconds inside the workers (the experiments share one pool, so",
-             "they overlap); the total is wall time.", "",
+             "Solve and report times are CPU seconds in the worker processes (the experiments share one pool,",
+             "so they overlap in time); the total is wall time.", "",
              "| experiment | status | jobs | distinct solves | solve (s) | report (s) | report | claims not holding |",
              "|---|---|---|---|---|---|---|---|"]
     for spec in specs:

@@ -160,7 +160,9 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
     tags = {"dnn": str(config.get("dnn", {}).get("name")), "devices": str(config.get("devices", {}).get("name")),
             "experiment": str(config.get("experiment_name"))}
     try:
-        run_id = log_run_safe(config, result, [result_path, output_dir / "config.yaml"], tags)
+        # a Hydra multirun job records in its own process; a single run hands it to the background
+        run_id = log_run_safe({**config, "tracking": {**(config.get("tracking") or {}), "mode": "sync"}} if multirun
+                              else config, result, [result_path, output_dir / "config.yaml"], tags)
         if run_id:
             result["mlflow_run_id"] = run_id
     except LayerplanError as exc:

@@ -172,9 +172,9 @@ def _solve_via_cli(config: dict) -> dict:
 
 def _solve_task(task: tuple[str, dict]) -> tuple[str, dict, float]:
     key, config = task
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     rec = solve_record(config)
-    return key, rec, time.perf_counter() - t0
+    return key, rec, time.process_time() - t0
 
 
 def _worker_init() -> None:
@@ -236,7 +236,7 @@ def memoize_loaders() -> None:
     read), so their results are shared between the jobs of a worker."""
     import functools
 
-    from layerplan import io, profiles
+    from layerplan import carbon, io, profiles
 
     def wrap(module, name):
         fn = getattr(module, name)
@@ -260,6 +260,7 @@ def memoize_loaders() -> None:
         if hasattr(io, name):
             wrap(io, name)
     wrap(profiles, "load_profiles")
+    wrap(carbon, "load_trace")  # a CarbonTrace holds tuples
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,14 +477,14 @@ def run_sweeps(specs: list[SweepSpec], *, workers: int | None = None, resume: bo
 
 def _report_task(task):
     name, sweep_dir = task
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     try:
         from layerplan.experiments.report import build_report
 
         summary = build_report(name, sweep_dir)
-        return name, sweep_dir, str(Path(summary["out_dir"]) / "report.md"), time.perf_counter() - t0, None
+        return name, sweep_dir, str(Path(summary["out_dir"]) / "report.md"), time.process_time() - t0, None
     except Exception as exc:  # the report is the user's table: say why it is missing, keep the results
-        return name, sweep_dir, None, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
+        return name, sweep_dir, None, time.process_time() - t0, f"{type(exc).__name__}: {exc}"
 
 
 def _compose_task(task):

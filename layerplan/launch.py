@@ -190,26 +190,45 @@ def main(argv: list[str] | None = None) -> int | None:
 
     try:
         task, hyd = split_hydra(overrides)
-        if multirun:
-            # compose with the sweep values stripped: the first value of each sweep stands in
-            first = [o.split("=", 1)[0] + "=" + _first_value(o) if _is_sweep(o) else o for o in task]
-            cfg = compose(first + hyd, hydra_node=True)
-        else:
-            cfg = compose(task + hyd, hydra_node=True)
+        # compose with each sweep replaced by its first value (an experiment config may make
+        # this a multirun through hydra.mode, so sweeps are legal before we know it)
+        sweeps = [o for o in task if _is_sweep(o)]
+        first = [o.split("=", 1)[0] + "=" + _first_value(o) if o in sweeps else o for o in task]
+        cfg = compose(first + hyd, hydra_node=True)
         from hydra.types import RunMode
 
         if multirun or cfg.hydra.mode == RunMode.MULTIRUN:
             from layerplan.engine import run_sweep_from_cli
 
             return run_sweep_from_cli(cfg, task, hyd)
+        if sweeps:
+            from layerplan.errors import ConfigError
+
+            raise ConfigError(f"{sweeps[0]} is a sweep: add -m (--multirun) to run one job per value, or write a "
+                              f"list as key=[a,b]", source="config", field=sweeps[0].split("=", 1)[0].lstrip("+~"))
     except LayerplanError as exc:
         print(f"layerplan: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # Hydra's composition errors: an unknown option, a bad override
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        if not isinstance(exc, (HydraException, OmegaConfBaseException)):
+            raise
+        print(f"layerplan: error: config: {config_error_line(exc)}", file=sys.stderr)
+        return 2
     from layerplan.cli import run_job
 
-    out = unique_dir(resolved_dir(cfg, "hydra.run.dir"))
+    out = unique_dir(resolved_dir(cfg, "hydra.run.dir").absolute())
     run_job(job_config(cfg), out, multirun=False)
     return 0
+
+
+def config_error_line(exc: BaseException) -> str:
+    """One line from a Hydra/OmegaConf composition error."""
+    text = " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip())
+    text = text.split(" Config search path:")[0]
+    return text[:600] or type(exc).__name__
 
 
 def _is_sweep(override: str) -> bool:

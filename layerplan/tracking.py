@@ -269,6 +269,13 @@ def _copy_artifacts(client, run, paths: list[Path]) -> None:
             client.log_artifact(run.info.run_id, str(p))
 
 
+def param_key(key: str) -> str:
+    """An MLflow-legal parameter name for an override key (``+method`` -> ``method``)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", key.lstrip("+~"))[:250]
+
+
 def run_name(spec, job) -> str:
     parts = [spec.name]
     for ov in job.overrides:
@@ -329,8 +336,9 @@ def _log_sweep(spec, uri: str, tracking) -> str:
             parent_id = parent.info.run_id
             ledger["parent"] = parent_id
         try:
-            grid = [Param(f"sweep.{k}"[:250], str(v)[:MAX_PARAM_LEN]) for k, v in (spec.params or {}).items()]
-            grid += [Param(f"override.{o.split('=', 1)[0]}"[:250], o.split("=", 1)[1][:MAX_PARAM_LEN])
+            grid = [Param(param_key(f"sweep.{k.lstrip('+~')}"), str(v)[:MAX_PARAM_LEN])
+                    for k, v in (spec.params or {}).items()]
+            grid += [Param(param_key(f"override.{o.split('=', 1)[0].lstrip('+~')}"), o.split("=", 1)[1][:MAX_PARAM_LEN])
                      for o in spec.overrides if "=" in o]
             ts = int(time.time() * 1000)
             logged = ledger["jobs"]
@@ -349,7 +357,7 @@ def _log_sweep(spec, uri: str, tracking) -> str:
                 for o in job.overrides:
                     if "=" in o:
                         k, v = o.split("=", 1)
-                        params[k.lstrip("+~")[:250]] = v[:MAX_PARAM_LEN]
+                        params[param_key(k)] = v[:MAX_PARAM_LEN]
                 for k in ("formulations", "objective_name", "solver"):
                     if rec.get(k) is not None:
                         params[f"result.{k}"] = json.dumps(rec[k])[:MAX_PARAM_LEN]

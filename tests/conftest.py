@@ -74,7 +74,7 @@ def no_tracking(tmp_path, monkeypatch):
 
 
 def run_experiment(tmp, name: str, *overrides: str, timeout: int = 120):
-    """Run ``run.py experiment=<name>`` as a subprocess (no tracking, sequential launcher)
+    """Run ``run.py experiment=<name>`` as a subprocess (no tracking, layerplan's sweep engine)
     with its sweep folder under ``tmp/sweep``; assert it succeeded and return that folder."""
     import os
     import subprocess
@@ -84,7 +84,7 @@ def run_experiment(tmp, name: str, *overrides: str, timeout: int = 120):
     root = Path(__file__).resolve().parents[1]
     sweep = Path(tmp) / "sweep"
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, str(root / "run.py"), f"experiment={name}", "tracking=none", "hydra/launcher=basic",
+    cmd = [sys.executable, str(root / "run.py"), f"experiment={name}", "tracking=none",
            f"hydra.sweep.dir={sweep}", *overrides]
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -52,11 +52,16 @@ def test_default_run_records_everything(tmp_path):
         assert e["next_device"] == (dev_of[names[i + 1]] if i + 1 < len(names) else None)
 
     # second job fails; the first run must still be there, and the failure is recorded too
-    bad = _cli(tmp_path, f"tracking.uri={uri}", "network.bandwidth_Bps=-5")
+    bad = _cli(tmp_path, f"tracking.uri={uri}", "network.bandwidth_Bps=-5", "hydra.run.dir=bad")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1] == "layerplan: error: network: bandwidth_Bps: must be > 0, got -5"
     assert "Traceback" not in bad.stderr
 
+    # a single run is recorded by a detached process once it has ended (tracking.mode=background)
+    from layerplan.tracking import wait_for_record
+
+    wait_for_record(result_path.parent, timeout_s=120)
+    wait_for_record(tmp_path / "bad", timeout_s=120)
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=uri)

@@ -47,8 +47,10 @@ def test_joblib_is_the_default_launcher_of_every_experiment():
 
 
 def test_table6_2_with_joblib_records_every_job_in_a_sqlite_store(tmp_path):
+    """Hydra's own joblib launcher (asked for explicitly; the default is layerplan's engine)."""
     sweep, db = tmp_path / "sweep", tmp_path / "store.db"
-    proc = run(tmp_path, "experiment=table6_2", f"tracking.uri=sqlite:///{db}", f"hydra.sweep.dir={sweep}")
+    proc = run(tmp_path, "experiment=table6_2", "hydra/launcher=joblib", f"tracking.uri=sqlite:///{db}",
+               f"hydra.sweep.dir={sweep}")
     assert "Joblib.Parallel" in proc.stdout + proc.stderr
     res = results(sweep)
     assert len(res) == 8 and all(r["status"] == "optimal" for r in res)
