@@ -30,7 +30,7 @@ LAYER_KINDS = ("conv", "linear", "relu", "gelu", "maxpool", "avgpool", "flatten"
 DNN_KEYS = ("name", "description", "generated_by", "notes", "input_shape", "alpha_B", "granularities", "layers")
 #: Upper bounds of layer-table values (a value above is a typo or an overflow, not a DNN).
 LAYER_LIMITS = {"flop": 1e18, "weights": 1e14, "out_h": 1e9, "out_w": 1e9, "out_d": 1e9, "carry_elems": 1e14,
-                "alpha_B": 1024.0}
+                "alpha_B": 1024.0, "alpha_B_min": 0.01}
 #: Fields of a device (catalogue entry or device-set member), any accepted unit.
 DEVICE_KEYS = ("class", "description", "radio", *quantity_keys("", "flops_per_s"),
                *quantity_keys("internal_bandwidth", "Bps"), *quantity_keys("external_bandwidth", "Bps"),
@@ -98,6 +98,13 @@ def _text(value, source: str, fld: str) -> str:
     return str(value).strip()
 
 
+def _optional_text(record: Mapping, key: str, source: str, where: str = "") -> None:
+    """A free-text field (description, notes) is a string when given."""
+    raw = record.get(key)
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, (str, int, float))):
+        raise DataError(f"must be text, got {_short(raw)}", source=source, field=f"{where}{key}")
+
+
 def _bool(record: Mapping, key: str, default: bool, source: str, where: str = "") -> bool:
     """A YAML boolean (``true``/``false``); a string such as ``"false"`` is refused, not taken as true."""
     raw = record.get(key, default)
@@ -135,9 +142,11 @@ def data_root() -> Path:
     return Path(str(resources.files("layerplan.data")))
 
 
-def resolve_path(path: str | os.PathLike, *, base: Path | None = None, what: str = "file") -> Path:
+def resolve_path(path: str | os.PathLike, *, base: Path | None = None, what: str = "file",
+                 referrer: str | None = None, field: str | None = None) -> Path:
     """Find ``path``: as given (absolute or relative to the cwd), relative to ``base``,
-    then inside the shipped data folder."""
+    then inside the shipped data folder. ``referrer`` and ``field`` name the file and
+    field that point at ``path`` in the error."""
     p = Path(os.path.expanduser(str(path)))
     candidates = [p] if p.is_absolute() else [p, *( [base / p] if base else []), data_root() / p]
     for c in candidates:
@@ -146,7 +155,11 @@ def resolve_path(path: str | os.PathLike, *, base: Path | None = None, what: str
                 return c
         except (OSError, ValueError):  # a name too long or with a NUL byte: not a file
             continue
-    raise DataError(f"{what} not found (looked in: {', '.join(str(c) for c in candidates)})", source=str(path))
+    if referrer is not None:
+        raise DataError(f"{what} {str(path)!r} not found (looked in: {', '.join(str(c) for c in candidates)})",
+                        source=referrer, field=field)
+    raise DataError(f"{what} not found (looked in: {', '.join(str(c) for c in candidates)})", source=str(path),
+                    field=field)
 
 
 def read_yaml(path: Path) -> dict:
@@ -161,7 +174,8 @@ def read_yaml(path: Path) -> dict:
     except RecursionError:
         raise DataError("not valid YAML (nested too deeply)", source=str(path)) from None
     if not isinstance(doc, dict):
-        raise DataError("must be a YAML mapping", source=str(path))
+        raise DataError(f"must be a YAML mapping of keys to values, got {_short(doc)}", source=str(path),
+                        field="(top level)")
     return doc
 
 
@@ -222,7 +236,8 @@ def parse_layer(record: Mapping, source: str, where: str, alpha_B: float) -> Lay
             int(_number(record, k, source, where=where, integer=True, positive=True, hi=lim[k]))
             for k in ("out_h", "out_w", "out_d")
         ),
-        alpha_B=_number(record, "alpha_B", source, where=where, default=alpha_B, positive=True, hi=lim["alpha_B"]),
+        alpha_B=_number(record, "alpha_B", source, where=where, default=alpha_B, positive=True, lo=lim["alpha_B_min"],
+                        hi=lim["alpha_B"]),
         exec_prob=_number(record, "exec_prob", source, where=where, default=1.0, lo=0, hi=1),
         carry_elems=_number(record, "carry_elems", source, where=where, default=0.0, lo=0, hi=lim["carry_elems"]),
     )
@@ -275,7 +290,10 @@ def load_dnn(spec: str | os.PathLike, granularity: str = "module", *, input_shap
     doc = read_yaml(path)
     check_keys(doc, DNN_KEYS, source)
     name = _text(_require(doc, "name", source), source, "name")
-    alpha = _number(doc, "alpha_B", source, default=4.0, positive=True, hi=LAYER_LIMITS["alpha_B"])
+    alpha = _number(doc, "alpha_B", source, default=4.0, positive=True, lo=LAYER_LIMITS["alpha_B_min"],
+                    hi=LAYER_LIMITS["alpha_B"])
+    for key in ("description", "generated_by", "notes"):
+        _optional_text(doc, key, source)
     shape = _shape(input_shape if input_shape is not None else _require(doc, "input_shape", source), source, "input_shape")
     if "layers" in doc and "granularities" in doc:
         raise DataError("give either layers (inline) or granularities (CSV files), not both", source=source,
@@ -296,7 +314,8 @@ def load_dnn(spec: str | os.PathLike, granularity: str = "module", *, input_shap
         raise DataError(
             f"no {granularity!r} table (available: {', '.join(map(str, grans))})", source=source, field="granularities"
         )
-    csv_path = resolve_path(grans[granularity], base=path.parent, what="layer table")
+    csv_path = resolve_path(grans[granularity], base=path.parent, what="layer table", referrer=source,
+                            field=f"granularities.{granularity}")
     return DNN(name, granularity, shape, tuple(read_layer_csv(csv_path, alpha)), str(csv_path))
 
 
@@ -314,6 +333,7 @@ def _shape(raw, source: str, fld: str) -> tuple[int, int, int]:
 def parse_device(name: str, record: Mapping, source: str, spec: str | None = None) -> Device:
     where = f"devices.{name}"
     cls = _text(_require(record, "class", source, f"{where}."), source, f"{where}.class").lower()
+    _optional_text(record, "description", source, f"{where}.")
     if cls not in DEVICE_CLASSES:
         raise DataError(f"must be one of {', '.join(DEVICE_CLASSES)}, got {cls!r}", source=source, field=f"{where}.class")
     return Device(
@@ -341,6 +361,7 @@ def load_catalogue(path: str | os.PathLike) -> tuple[Path, dict]:
     p = resolve_path(path, what="device catalogue")
     doc = read_yaml(p)
     check_keys(doc, CATALOGUE_KEYS, str(p))
+    _optional_text(doc, "description", str(p))
     devs = doc.get("devices")
     if not isinstance(devs, dict) or not devs:
         raise DataError("missing or empty (a mapping {spec: fields})", source=str(p), field="devices")
@@ -363,15 +384,19 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
     cfg = dict(cfg)
     check_keys(cfg, DEVICE_SET_KEYS, where)
     if cfg.get("file"):
-        p = resolve_path(_text(cfg["file"], where, "file"), what="device set")
+        p = resolve_path(_text(cfg["file"], where, "file"), what="device set", referrer=where, field="file")
         doc = read_yaml(p)
         check_keys(doc, DEVICE_SET_KEYS, str(p))
         cfg = {**doc, **{k: v for k, v in cfg.items() if k in ("source", "destination") and v is not None}}
         where = str(p)
+    for key in ("name", "description"):
+        _optional_text(cfg, key, where)
     catalogue: dict = {}
     cat_src = where
-    if cfg.get("catalogue"):
-        cat_path, catalogue = load_catalogue(_text(cfg["catalogue"], where, "catalogue"))
+    if cfg.get("catalogue") is not None:
+        cat_file = _text(cfg["catalogue"], where, "catalogue")
+        resolve_path(cat_file, what="device catalogue", referrer=where, field="catalogue")
+        cat_path, catalogue = load_catalogue(cat_file)
         cat_src = str(cat_path)
     for key in ("source", "destination"):
         if cfg.get(key) is not None:
@@ -402,6 +427,8 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
             for old in [o for o in record if _stem(o) == stem]:
                 del record[old]
         record.update(overrides)
+        if name in [d.name for d in devices]:
+            raise DataError(f"device name {name!r} given twice", source=where, field=f"members[{i}].name")
         devices.append(parse_device(name, record, src, spec))
     return devices, cfg.get("source"), cfg.get("destination"), where
 
@@ -431,10 +458,12 @@ def load_network(cfg: Mapping, device_names: list[str], devices: list[Device] | 
     cfg = dict(cfg)
     check_keys(cfg, NETWORK_KEYS, where)
     if cfg.get("file"):
-        p = resolve_path(_text(cfg["file"], where, "file"), what="network file")
+        p = resolve_path(_text(cfg["file"], where, "file"), what="network file", referrer=where, field="file")
         cfg = read_yaml(p)
         where = str(p)
         check_keys(cfg, NETWORK_KEYS, where)
+    for key in ("name", "description"):
+        _optional_text(cfg, key, where)
     if "bandwidth" in cfg:
         raise DataError("give the unit in the key, e.g. bandwidth_Bps or bandwidth_Mbps", source=where,
                         field="bandwidth")
