@@ -310,6 +310,8 @@ def load_dnn(spec: str | os.PathLike, granularity: str = "module", *, input_shap
         _text(g, source, "granularities")
         if not isinstance(f, str) or not f.strip():
             raise DataError(f"must be a CSV file name, got {_short(f)}", source=source, field=f"granularities.{g}")
+        # every table named must exist, not only the one asked for: a typo never waits for another run
+        resolve_path(f, base=path.parent, what="layer table", referrer=source, field=f"granularities.{g}")
     if granularity not in grans:
         raise DataError(
             f"no {granularity!r} table (available: {', '.join(map(str, grans))})", source=source, field="granularities"
@@ -387,6 +389,8 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
         p = resolve_path(_text(cfg["file"], where, "file"), what="device set", referrer=where, field="file")
         doc = read_yaml(p)
         check_keys(doc, DEVICE_SET_KEYS, str(p))
+        if doc.get("file") is not None:
+            raise DataError("a device-set file cannot point at another file (leave file out)", source=str(p), field="file")
         cfg = {**doc, **{k: v for k, v in cfg.items() if k in ("source", "destination") and v is not None}}
         where = str(p)
     for key in ("name", "description"):
@@ -430,6 +434,10 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
         if name in [d.name for d in devices]:
             raise DataError(f"device name {name!r} given twice", source=where, field=f"members[{i}].name")
         devices.append(parse_device(name, record, src, spec))
+    for key in ("source", "destination"):
+        if cfg.get(key) is not None and str(cfg[key]).strip() not in [d.name for d in devices]:
+            raise DataError(f"unknown device {cfg[key]!r} (members: {', '.join(d.name for d in devices)})", source=where,
+                            field=key)
     return devices, cfg.get("source"), cfg.get("destination"), where
 
 
@@ -462,6 +470,8 @@ def load_network(cfg: Mapping, device_names: list[str], devices: list[Device] | 
         cfg = read_yaml(p)
         where = str(p)
         check_keys(cfg, NETWORK_KEYS, where)
+        if cfg.get("file") is not None:
+            raise DataError("a network file cannot point at another file (leave file out)", source=where, field="file")
     for key in ("name", "description"):
         _optional_text(cfg, key, where)
     if "bandwidth" in cfg:
