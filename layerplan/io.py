@@ -115,7 +115,7 @@ def _bool(record: Mapping, key: str, default: bool, source: str, where: str = ""
     return raw
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed
     """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
 
@@ -371,6 +371,7 @@ def load_catalogue(path: str | os.PathLike) -> tuple[Path, dict]:
         _text(spec, str(p), "devices")
         _mapping(rec, str(p), f"devices.{spec}", "a mapping of device fields")
         check_keys(rec, DEVICE_KEYS, str(p), f"devices.{spec}.")
+        parse_device(str(spec), rec, str(p), str(spec))  # every entry is checked, used or not
     return p, devs
 
 

@@ -798,11 +798,110 @@ def seeds(fmt: str) -> list[Seed]:
     return _SEEDS[fmt]
 
 
+def _yaml_edit(path, value=None, *, rename=None, delete=False):
+    def edit(doc):
+        doc = copy.deepcopy(doc)
+        parent = _get(doc, path[:-1])
+        if rename is not None:
+            parent_new = _rename(parent, path[-1], rename)
+            parent.clear()
+            parent.update(parent_new)
+        elif delete:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = value
+        return doc
+    return edit
+
+
+def _csv_drop(col):
+    def edit(t: Table):
+        c = t.header.index(col)
+        return Table(t.prefix, [h for i, h in enumerate(t.header) if i != c],
+                     [[v for i, v in enumerate(row) if i != c] for row in t.rows])
+    return edit
+
+
+def _csv_cell(r, col, value):
+    def edit(t: Table):
+        new = copy.deepcopy(t)
+        new.rows[r][t.header.index(col)] = value
+        return new
+    return edit
+
+
+#: The classes of issue 10, applied to the seeds by name: always part of a generated list.
+TARGETED = [
+    ("network", "default", "cap_by_external: 'false' (a string)", _yaml_edit(("cap_by_external",), "false")),
+    ("network", "default", "symmetric: 'false' (a string)", _yaml_edit(("symmetric",), "false")),
+    ("network", "4g", "links: [null]", _yaml_edit(("links",), [None])),
+    ("network", "4g", "links renamed link", _yaml_edit(("links",), rename="link")),
+    ("network", "default", "links[0].cap_by_external: 1", _yaml_edit(("links", 0, "cap_by_external"), 1)),
+    ("network", "default", "bandwidth_Bps: 1e-308", _yaml_edit(("bandwidth_Bps",), 1e-308)),
+    ("network", "wifi", "links[1].bandwidth_Bps: 1e-308", _yaml_edit(("links", 1, "bandwidth_Bps"), 1e-308)),
+    ("network", "wifi", "bandwidth_Bps: 10**400", _yaml_edit(("bandwidth_Bps",), 10**400)),
+    ("device_set", "docs_example", "spec: [rpi3b]", _yaml_edit(("members", 0, "spec"), ["rpi3b"])),
+    ("device_set", "docs_example", "members[1] memory_Mb", _yaml_edit(("members", 1, "memory_Mb"), 512)),
+    ("device_set", "docs_example", "members[2] memory_GiB renamed memory_TB",
+     _yaml_edit(("members", 2, "memory_GiB"), rename="memory_TB")),
+    ("device_set", "c3", "members: a mapping", _yaml_edit(("members",), {"A": "rpi3b"})),
+    ("device_set", "c3", "source: an unknown device", _yaml_edit(("source",), "Z")),
+    ("catalogue", "catalogue", "empty catalogue entry rpi3b", _yaml_edit(("devices", "rpi3b"), None)),
+    ("catalogue", "catalogue", "devices: a list", _yaml_edit(("devices",), ["rpi3b", "jetson_nano"])),
+    ("catalogue", "catalogue", "memory_GB renamed memory_Mb", _yaml_edit(("devices", "rpi3b", "memory_GB"),
+                                                                         rename="memory_Mb")),
+    ("catalogue", "catalogue", "memory_GB renamed memory_TB", _yaml_edit(("devices", "jetson_nano", "memory_GB"),
+                                                                         rename="memory_TB")),
+    ("catalogue", "catalogue", "gflops_per_s: true", _yaml_edit(("devices", "rpi3b", "gflops_per_s"), True)),
+    ("catalogue", "catalogue", "class: fog", _yaml_edit(("devices", "rpi3b", "class"), "fog")),
+    ("dnn_yaml", "alexnet", "granularities: file.csv", _yaml_edit(("granularities",), "alexnet_major.csv")),
+    ("dnn_yaml", "alexnet", "alpha_B renamed alpha_b", _yaml_edit(("alpha_B",), rename="alpha_b")),
+    ("dnn_yaml", "alexnet", "alpha_B: 1e308", _yaml_edit(("alpha_B",), 1e308)),
+    ("dnn_yaml", "alexnet", "input_shape: [224, 224, true]", _yaml_edit(("input_shape",), [224, 224, True])),
+    ("dnn_yaml", "alexnet_inline", "layers[0].kind: convolution", _yaml_edit(("layers", 0, "kind"), "convolution")),
+    ("dnn_yaml", "alexnet_inline", "layers[0].flop: true", _yaml_edit(("layers", 0, "flop"), True)),
+    ("dnn_yaml", "alexnet_inline", "layers[1].weights: 10**400", _yaml_edit(("layers", 1, "weights"), 10**400)),
+    ("radio", "radio_power", "up_Mbps renamed up_Mb", _yaml_edit(("radios", "4g", "up_Mbps"), rename="up_Mb")),
+    ("dnn_csv", "alexnet_major", "kind: convolution", _csv_cell(0, "kind", "convolution")),
+    ("dnn_csv", "alexnet_major", "flop: 10**400 digits", _csv_cell(1, "flop", "1" + "0" * 400)),
+    ("profiles_synthetic", "alexnet_lepotato", "energy_J: n/a", _csv_cell(2, "energy_J", "n/a")),
+    ("profiles_dvfs", "alexnet_jetson_nano", "frequency_Hz: nan", _csv_cell(2, "frequency_Hz", "nan")),
+    ("profiles_dvfs", "alexnet_jetson_nano", "energy_J: abc", _csv_cell(0, "energy_J", "abc")),
+    ("carbon_em", "em_lca", "export without the LCA column", _csv_drop(EM_HEADER[5])),
+    ("carbon_em", "em_None", "export without the LCA column (default column)", _csv_drop(EM_HEADER[5])),
+    ("carbon_em", "em_direct", "export without the direct column", _csv_drop(EM_HEADER[4])),
+    ("carbon_untimed", "untimed", "without the configured column slack_0", _csv_drop("slack_0")),
+    ("carbon_eia", "eia930", "without avg_CI", _csv_drop("avg_CI")),
+]
+
+
+def targeted(formats: list[str] | None = None) -> list[Case]:
+    """One invalid case per entry of :data:`TARGETED` (and a BOM variant of every seed, valid)."""
+    out = []
+    for fmt, seed_name, desc, edit in TARGETED:
+        if formats and fmt not in formats:
+            continue
+        seed = next(s for s in seeds(fmt) if s.name == seed_name)
+        data = seed.files[seed.main]
+        if FORMATS[fmt].kind == "yaml":
+            new = dump_yaml(edit(yaml.safe_load(data))).encode()
+        else:
+            new = edit(read_table(data.decode())).text().encode()
+        out.append(Case(fmt, seed.name, desc, INVALID, {**seed.files, seed.main: new}, seed.main))
+    for fmt in formats or FORMATS:
+        for seed in seeds(fmt):
+            out.append(Case(fmt, seed.name, "UTF-8 byte-order mark", SAME,
+                            {**seed.files, seed.main: b"\xef\xbb\xbf" + seed.files[seed.main]}, seed.main))
+    return out
+
+
 def generate(n: int, seed: int = 0, formats: list[str] | None = None) -> list[Case]:
-    """At least ``n`` cases, spread evenly over the formats, deterministic for ``seed``."""
+    """The :func:`targeted` cases, then random mutations up to at least ``n`` cases, spread
+    evenly over the formats; deterministic for ``seed``."""
     rnd = random.Random(seed)
     names = formats or list(FORMATS)
-    out: list[Case] = []
+    out: list[Case] = targeted(formats)
+    n = max(0, n - len(out))
     per = math.ceil(n / len(names))
     for name in names:
         got: list[Case] = []
@@ -857,8 +956,10 @@ def run_case(case: Case, tmp: Path) -> tuple[str, str]:
     exception), ``false_error`` (valid file refused), ``changed`` (valid file loaded
     differently), ``bad_message`` (error not one line naming file and field)."""
     seed = find_seed(case)
-    folder = tmp / "case"
-    _write(case.files, folder)
+    folder = tmp / f"case_{case.fmt}_{re.sub(r'[^A-Za-z0-9_]', '_', case.seed)}"
+    if not folder.is_dir():
+        _write(case.files, folder)
+    (folder / case.main).write_bytes(case.files[case.main])  # the other files are the seed's
     try:
         got = FORMATS[case.fmt].load(folder, seed)
     except LayerplanError as exc:
