@@ -167,9 +167,15 @@ def read_yaml(path: Path) -> dict:
     try:
         doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        msg = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        pos = getattr(exc, "position", None)  # a ReaderError (a control character) has a position
+        if mark is not None:
+            where = f"line {mark.line + 1}"
+        elif isinstance(pos, int):
+            where = f"line {text[:pos].count(chr(10)) + 1}"
+        else:
+            where = "document"
+        msg = " ".join(str(getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc).split())
         raise DataError(f"not valid YAML ({msg})", source=str(path), field=where) from None
     except RecursionError:
         raise DataError("not valid YAML (nested too deeply)", source=str(path)) from None

@@ -45,6 +45,7 @@ from layerplan.profiles import load_profiles
 from layerplan.units import CONVERSIONS
 
 INVALID, SAME = "invalid", "same"
+ANY = "any"  # random damage whose outcome is not decided: must load or raise LayerplanError, never a traceback
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -518,6 +519,21 @@ def byte_mutations(data: bytes, rnd: random.Random, *, yaml_doc=None) -> list[tu
     out.append(("Latin-1 text with a non-ASCII letter", INVALID, data[:pos] + "é".encode("latin-1") + data[pos:]))
     out.append(("empty file", INVALID, b""))
     out.append(("only a comment", INVALID, b"# nothing here\n"))
+    # random damage (outcome "any": a LayerplanError or a load, never another exception)
+    flip = bytearray(data)
+    if flip:
+        k = rnd.randrange(len(flip))
+        flip[k] = rnd.randrange(32, 127)
+        out.append((f"byte {k} replaced", ANY, bytes(flip)))
+    special = rnd.choice([b":", b"{", b"[", b'"', b",", b"#", b"&a ", b"*a", b"!!binary ", b"|", b"> ", b"%", b"@",
+                          b"\t", b"\r", b"? ", b"- ", b"!!set ", b"!!python/object:os.system ", b"2022-01-01", b"~",
+                          b"0x1F", b"1_000", b".inf", b"\x0c", b"\xc2\x85", b"\xe2\x80\xa8"])
+    out.append((f"{special!r} inserted at {pos}", ANY, data[:pos] + special + data[pos:]))
+    lines = data.split(b"\n")
+    if len(lines) > 2:
+        k = rnd.randrange(len(lines))
+        out.append((f"line {k + 1} deleted", ANY, b"\n".join(lines[:k] + lines[k + 1:])))
+        out.append((f"line {k + 1} doubled", ANY, b"\n".join(lines[: k + 1] + lines[k:])))
     nl = [m.start() for m in re.finditer(rb"\n", data)]
     if nl:
         at = rnd.choice(nl) + 1
@@ -964,13 +980,15 @@ def run_case(case: Case, tmp: Path) -> tuple[str, str]:
         got = FORMATS[case.fmt].load(folder, seed)
     except LayerplanError as exc:
         line = str(exc)
-        if case.expect == SAME:
-            return "false_error", line
         if "\n" in line or not exc.source or not exc.field:
             return "bad_message", repr(line)
+        if case.expect == SAME:
+            return "false_error", line
         return "error", line
     except Exception as exc:  # noqa: BLE001 - this is what the fuzzer looks for
         return "traceback", f"{type(exc).__name__}: {exc}"[:300]
+    if case.expect == ANY:
+        return "loaded", ""
     if case.expect == INVALID:
         return "silent", "loaded without error"
     if not _close(got, baseline(case.fmt, seed, tmp)):
@@ -986,6 +1004,6 @@ def campaign(n: int, seed: int, tmp: Path) -> dict:
         outcome, detail = run_case(case, tmp)
         counts.setdefault(case.fmt, {}).setdefault(outcome, 0)
         counts[case.fmt][outcome] += 1
-        if outcome not in ("error", "same"):
+        if outcome not in ("error", "same", "loaded"):
             failures.append((case.fmt, case.seed, case.mutation, case.expect, outcome, detail))
     return {"counts": counts, "failures": failures}
