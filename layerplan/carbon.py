@@ -33,6 +33,9 @@ PLAIN_VALUE_COLUMNS = ("intensity_gCO2_per_kWh", "gCO2_per_kWh", "avg_CI", "carb
 TIME_COLUMNS = ("timestamp", "time", "datetime", "Datetime (UTC)")
 #: Highest intensity accepted, gCO2/kWh (the dirtiest grids are near 1,200; a value above is an error).
 MAX_INTENSITY_G_PER_KWH = 1e4
+#: Keys of a constant grid entry and their factor to gCO2/kWh.
+GRID_CONSTANT_KEYS = {"intensity_gCO2_per_kWh": 1.0, "intensity_g_per_kWh": 1.0,
+                      "intensity_mgCO2_per_J": 1.0 / G_PER_KWH_TO_MG_PER_J}
 
 
 def g_per_kWh_to_mg_per_J(value: float) -> float:
@@ -175,7 +178,11 @@ def grid_intensity_g_per_kWh(name: str, grid, *, trace_dir: str | None, time: st
     if isinstance(grid, (int, float)) and not isinstance(grid, bool):
         grid = {"intensity_gCO2_per_kWh": grid}
     if not isinstance(grid, dict):
-        raise DataError(f"must be a number (gCO2/kWh) or a mapping, got {grid!r}", source=where, field=fld)
+        raise DataError(f"must be a number (gCO2/kWh) or a mapping, got {_short(grid)}", source=where, field=fld)
+    allowed = ("trace", "time", "column", "start", *GRID_CONSTANT_KEYS)
+    for key in grid:
+        if key not in allowed:
+            raise DataError(f"unknown key (accepted: {', '.join(allowed)})", source=where, field=f"{fld}.{key}")
     if "trace" in grid and grid["trace"]:
         p = Path(str(grid["trace"])).expanduser()
         if not p.is_absolute():
@@ -195,15 +202,17 @@ def grid_intensity_g_per_kWh(name: str, grid, *, trace_dir: str | None, time: st
         value = tr.at(str(when))
         return value, {"grid": name, "trace": str(p), "column": tr.column, "time": str(when),
                        "intensity_gCO2_per_kWh": value}
-    for key, scale in (("intensity_gCO2_per_kWh", 1.0), ("intensity_g_per_kWh", 1.0),
-                       ("intensity_mgCO2_per_J", 1.0 / G_PER_KWH_TO_MG_PER_J)):
+    for key, scale in GRID_CONSTANT_KEYS.items():
         if key in grid:
+            if isinstance(grid[key], bool):
+                raise DataError(f"not a number: {grid[key]!r}", source=where, field=f"{fld}.{key}")
             try:
                 value = float(grid[key]) * scale
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise DataError(f"not a number: {grid[key]!r}", source=where, field=f"{fld}.{key}") from None
-            if not math.isfinite(value) or value < 0:
-                raise DataError(f"must be a finite value >= 0, got {grid[key]!r}", source=where, field=f"{fld}.{key}")
+            if not math.isfinite(value) or value < 0 or value > MAX_INTENSITY_G_PER_KWH:
+                raise DataError(f"must be a finite value in [0, {MAX_INTENSITY_G_PER_KWH:g}] gCO2/kWh, got "
+                                f"{_short(grid[key])}", source=where, field=f"{fld}.{key}")
             return value, {"grid": name, "intensity_gCO2_per_kWh": value, "constant": True}
     raise DataError("needs intensity_gCO2_per_kWh (a constant) or trace (+ time)", source=where, field=fld)
 

@@ -41,14 +41,13 @@ def check_latency_terms(scenario) -> None:
                     f"layer {layer.name!r} on device {d.name!r} loads weights for {t_w:.3g} s ({layer.weight_bytes:.3g} B"
                     f" / internal_bandwidth_Bps {d.internal_bandwidth_Bps:.3g}), over {MAX_TERM_S:g} s: a value is wrong",
                     source=src, field=f"{layer.name}.weights")
+    links = [(a, b, net.link_bandwidth_Bps(a, b)) for a in devs for b in devs]
     for layer in scenario.layers[:-1]:
-        for a in devs:
-            for b in devs:
-                bw = net.link_bandwidth_Bps(a, b)
-                t_x = layer.out_bytes / bw  # Eq. (4.3)
-                if _bad(t_x):
-                    where = f"devices.{a.name}.internal_bandwidth_Bps" if a.name == b.name else f"link {a.name}->{b.name}"
-                    raise DataError(
-                        f"sending layer {layer.name!r}'s output ({layer.out_bytes:.3g} B) takes {t_x:.3g} s at "
-                        f"{bw:.3g} B/s ({where}), over {MAX_TERM_S:g} s: a value is wrong",
-                        source=f"{src} + {net.source_file}", field=f"{layer.name}.out_h/out_w/out_d")
+        for a, b, bw in links:
+            t_x = layer.out_bytes / bw  # Eq. (4.3)
+            if _bad(t_x):
+                where = f"devices.{a.name}.internal_bandwidth_Bps" if a.name == b.name else f"link {a.name}->{b.name}"
+                raise DataError(
+                    f"sending layer {layer.name!r}'s output ({layer.out_bytes:.3g} B) takes {t_x:.3g} s at "
+                    f"{bw:.3g} B/s ({where}), over {MAX_TERM_S:g} s: a value is wrong",
+                    source=f"{src} + {net.source_file}", field=f"{layer.name}.out_h/out_w/out_d")

@@ -411,7 +411,7 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
         cat_src = str(cat_path)
     for key in ("source", "destination"):
         if cfg.get(key) is not None:
-            _text(cfg[key], where, key)
+            cfg[key] = _text(cfg[key], where, key)
     members = cfg.get("members")
     if not isinstance(members, (list, tuple)) or not members:
         raise DataError("missing or empty (list of devices)", source=where, field="members")
