@@ -50,7 +50,7 @@ def test_any_seed(tmp_path, seed, fmt):
 def test_every_listed_class_is_generated():
     """The classes of the issue appear among the mutations of a default run."""
     muts = " ".join(c.mutation for c in F.generate(1100, seed=0))
-    for needle in ("non-UTF-8", "byte-order mark", "10000000000", "= None (empty entry)", "rename", "add unknown key",
+    for needle in ("non-UTF-8", "byte-order mark", "10000000000", "empty catalogue entry", "rename", "add unknown key",
                    "'false'", "= True", "nan", "1e+308", "1e-308", "truncated", "given twice", "drop column",
                    "= [", "reorder", "converted", "CRLF", "flow style"):
         assert needle in muts, needle
