@@ -7,6 +7,7 @@ campaign script (tests/fuzz/campaign.py, docs/fuzzing.md) runs more."""
 from __future__ import annotations
 
 import collections
+import functools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,12 +18,17 @@ import fuzz_inputs as F
 pytestmark = pytest.mark.unit
 
 
+@functools.lru_cache(maxsize=1)
+def _default_cases():
+    return tuple(F.generate(1100, seed=0))
+
+
 def _report(failures) -> str:
     return "\n".join(" | ".join(map(str, f)) for f in failures[:20])
 
 
 def test_generated_files_raise_layerplan_errors_or_load_unchanged(tmp_path):
-    cases = F.generate(1100, seed=0)
+    cases = _default_cases()
     assert len(cases) >= 1000 and {c.fmt for c in cases} == set(F.FORMATS) and len(F.FORMATS) == 11
     counts = collections.Counter()
     failures = []
@@ -49,7 +55,7 @@ def test_any_seed(tmp_path, seed, fmt):
 
 def test_every_listed_class_is_generated():
     """The classes of the issue appear among the mutations of a default run."""
-    muts = " ".join(c.mutation for c in F.generate(1100, seed=0))
+    muts = " ".join(c.mutation for c in _default_cases())
     for needle in ("non-UTF-8", "byte-order mark", "10000000000", "empty catalogue entry", "rename", "add unknown key",
                    "'false'", "= True", "nan", "1e+308", "1e-308", "truncated", "given twice", "drop column",
                    "= [", "reorder", "converted", "CRLF", "flow style"):
