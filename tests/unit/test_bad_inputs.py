@@ -291,7 +291,12 @@ def test_shipped_files_still_load():
 
 
 @pytest.mark.integration
-def test_bad_device_file_through_the_cli_is_one_line_exit_2(tmp_path, capsys):
+@pytest.mark.parametrize("overrides,message", [
+    (["devices=file", "devices.file={tmp}/set.yaml"], "set.yaml: members[0].memory_Mb: unknown key"),
+    (["network.bandwidth_Bps=1e-308"], "network: bandwidth_Bps: 1e-308 is outside the accepted range"),
+    (["network.file={tmp}/net.yaml"], "net.yaml: cap_by_external: must be true or false"),
+])
+def test_bad_files_through_the_cli_are_one_line_exit_2(tmp_path, capsys, overrides, message):
     import json
 
     from hydra import compose, initialize_config_module
@@ -300,13 +305,14 @@ def test_bad_device_file_through_the_cli_is_one_line_exit_2(tmp_path, capsys):
 
     (tmp_path / "set.yaml").write_text("catalogue: devices/catalogue.yaml\nmembers:\n  - {name: A, spec: rpi3b, "
                                        "memory_Mb: 512}\nsource: A\ndestination: A\n")
+    (tmp_path / "net.yaml").write_text("bandwidth_Bps: 1.0e7\ncap_by_external: 'false'\n")
+    overrides = [o.replace("{tmp}", str(tmp_path)) for o in overrides]
     with initialize_config_module(config_module="layerplan.conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["tracking=none", "devices=file",
-                                                       f"devices.file={tmp_path / 'set.yaml'}"])
+        cfg = compose(config_name="config", overrides=["tracking=none", *overrides])
     with pytest.raises(SystemExit) as exc:
         run_job(cfg, tmp_path / "out")
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "set.yaml: members[0].memory_Mb: unknown key" in err[0], err
+    assert len(err) == 1 and message in err[0], err
     assert json.loads((tmp_path / "out" / "result.json").read_text())["status"] == "error"
     assert issubclass(DataError, LayerplanError) and DataError("x").exit_code == 2
