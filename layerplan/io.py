@@ -120,9 +120,10 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's
 
 
 def _construct_mapping(loader, node, deep=False):
-    loader.flatten_mapping(node)
     seen = set()
-    for key_node, _ in node.value:
+    for key_node, _ in node.value:  # the mapping's own keys; a key may override a merged (<<) one
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=True)
         try:
             dup = key in seen

@@ -187,6 +187,15 @@ def test_catalogue_structure(tmp_path, text, field):
     assert _err(_catalogue(tmp_path, text)).field == field
 
 
+def test_yaml_merge_keys_may_be_overridden(tmp_path):
+    text = ("devices:\n  pi: &pi {class: edge, gflops_per_s: 3.62, internal_bandwidth_Bps: 7.19e8, "
+            "external_bandwidth_Bps: 1.11e7}\n  pi2: {<<: *pi, gflops_per_s: 5}\n")
+    devs, *_ = _catalogue(tmp_path, text, [{"name": "A", "spec": "pi"}, {"name": "B", "spec": "pi2"}])()
+    assert [d.flops_per_s for d in devs] == [3.62e9, 5e9]
+    assert _err(_catalogue(tmp_path, text.replace("gflops_per_s: 5}", "gflops_per_s: 5, gflops_per_s: 6}"))).field \
+        == "line 3"
+
+
 @pytest.mark.parametrize("members,field", [
     ([{"name": "A", "spec": ["pi"]}], "members[0].spec"),
     ([["A", "pi"]], "members[0]"),
