@@ -126,10 +126,14 @@ DEVICE_GROUPS = (("class",), _group("", "flops_per_s"), _group("internal_bandwid
                  _group("external_bandwidth", "Bps"))
 CATALOGUE_ENTRY = Map(keys=DEVICE_FIELDS, groups=DEVICE_GROUPS)
 MEMBER_NAME = {"name": Str()}
+# in a device-set member, a field set to null counts as not given (docs/formats.md)
 MEMBER_SPEC = Map(keys={**MEMBER_NAME, "spec": Str(role="ref", bad=("no_such_spec", "RPI3B ")),
-                        **{k: (dataclasses.replace(v, required=False) if isinstance(v, (Num, Str)) else v)
-                           for k, v in DEVICE_FIELDS.items()}}, groups=(("name",), ("spec",)))
-MEMBER_FULL = Map(keys={**MEMBER_NAME, **DEVICE_FIELDS}, groups=(("name",), *DEVICE_GROUPS))
+                        **{k: (dataclasses.replace(v, required=False, null_ok=True) if isinstance(v, Num)
+                               else dataclasses.replace(v, required=False)) for k, v in DEVICE_FIELDS.items()}},
+                  groups=(("name",), ("spec",)))
+MEMBER_FULL = Map(keys={**MEMBER_NAME, **{k: (dataclasses.replace(v, null_ok=True) if isinstance(v, Num) and
+                                              not v.required else v) for k, v in DEVICE_FIELDS.items()}},
+                  groups=(("name",), *DEVICE_GROUPS))
 LAYER_FIELDS = {
     "name": Str(),
     "kind": Str(role="enum", bad=("convv", "pool", "Conv2d", "fc"), upper_same=True),
