@@ -136,7 +136,7 @@ def load_trace(path: str | Path, column: str | None = None, start: str | None = 
         t_idx, v_idx = None, header.index(name)
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
-        raise DataError(f"column(s) given twice: {', '.join(dup)}", source=src, field=dup[0])
+        raise DataError(f"column(s) given twice: {', '.join(dup)}", source=src, field=dup[0] or "header")
     times, values = [], []
     for n, row in enumerate(rows[1:], start=2):
         if not row or all(not c.strip() for c in row):

@@ -258,7 +258,7 @@ def read_layer_csv(path: Path, alpha_B: float = 4.0) -> list[Layer]:
     header = [h.strip() for h in rows[0]]
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
-        raise DataError(f"column(s) given twice: {', '.join(dup)}", source=source, field=dup[0])
+        raise DataError(f"column(s) given twice: {', '.join(dup)}", source=source, field=dup[0] or "header")
     missing = [c for c in LAYER_COLUMNS if c not in header]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}", source=source, field=missing[0])
@@ -266,7 +266,7 @@ def read_layer_csv(path: Path, alpha_B: float = 4.0) -> list[Layer]:
     if unknown:
         close = difflib.get_close_matches(unknown[0], LAYER_COLUMNS + OPTIONAL_LAYER_COLUMNS, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise DataError(f"unknown column(s) {', '.join(unknown)}{hint}", source=source, field=unknown[0])
+        raise DataError(f"unknown column(s) {', '.join(map(repr, unknown))}{hint}", source=source, field=unknown[0] or "header")
     layers = []
     for lineno, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):

@@ -10,6 +10,7 @@ loading (Sec. 4.4: "t^c implicitly also contains t^w").
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,8 @@ def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str
     """Metadata from ``# key: value`` lines, and (line number, row) for each data row."""
     meta: dict[str, str] = {}
     body, linenos = [], []
-    for lineno, line in enumerate(read_text(path).splitlines(keepends=True), start=1):
+    # lines end at \n, \r or \r\n only (as the csv module reads them; not at U+2028 or NEL)
+    for lineno, line in enumerate(io.StringIO(read_text(path), newline=""), start=1):
         if line.startswith("#"):
             key, sep, val = line[1:].partition(":")
             if sep:
@@ -88,8 +90,8 @@ def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str
     dup = sorted({c for c in header if header.count(c) > 1})
     if unknown or dup:
         bad = unknown[0] if unknown else dup[0]
-        what = f"unknown column(s) {', '.join(unknown)} (columns: {', '.join(COLUMNS)})" if unknown else "column given twice"
-        raise DataError(what, source=str(path), field=bad)
+        what = f"unknown column(s) {', '.join(map(repr, unknown))} (columns: {', '.join(COLUMNS)})" if unknown else "column given twice"
+        raise DataError(what, source=str(path), field=bad or "header")
     rows = []
     for n, vals in zip(linenos[1:], parsed[1:]):
         if len(vals) != len(header):
