@@ -9,7 +9,11 @@ Accepted trace formats (detected from the header):
   ``timestamp,intensity_gCO2_per_kWh``), also EIA-930 derived files (``timestamp``,
   ``avg_CI``; blank hours are skipped);
 - an untimed hourly series (one value per row, e.g. Electricity Maps ``slack_0``): row k
-  is hour k after ``start`` (required, e.g. ``2022-01-01T00:00:00Z``).
+  is hour k after ``start`` (required, e.g. ``2022-01-01T00:00:00Z``); ``column`` names the
+  column to read (needed unless the file has a single column).
+
+A configured column that the file lacks is an error, never a fall-back to another column
+(docs/formats.md).
 
 Intensities are read in gCO2/kWh and converted once to mgCO2/J (the unit of C_d in Sec.
 9.3): 1 gCO2/kWh = 1e3 mg / 3.6e6 J = 2.778e-4 mgCO2/J.
@@ -17,7 +21,6 @@ Intensities are read in gCO2/kWh and converted once to mgCO2/J (the unit of C_d 
 
 from __future__ import annotations
 
-import csv
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -154,7 +157,10 @@ def load_trace(path: str | Path, column: str | None = None, start: str | None = 
             raise DataError(f"must be a finite value in [0, {MAX_INTENSITY_G_PER_KWH:g}] gCO2/kWh, got {_short(raw)}",
                             source=src, field=f"row {n}: {name}")
         try:
-            t = t0 + timedelta(hours=n - 2) if t_idx is None else parse_time(row[t_idx], src, f"row {n}: {header[t_idx]}")
+            if t_idx is None:
+                t = t0 + timedelta(hours=n - 2)
+            else:
+                t = parse_time(row[t_idx], src, f"row {n}: {header[t_idx]}")
         except OverflowError:
             raise DataError("time out of range", source=src, field=f"row {n}") from None
         if times and t <= times[-1]:

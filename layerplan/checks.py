@@ -38,8 +38,9 @@ def check_latency_terms(scenario) -> None:
             t_w = layer.weight_bytes / d.internal_bandwidth_Bps  # Eq. (4.2)
             if _bad(t_w):
                 raise DataError(
-                    f"layer {layer.name!r} on device {d.name!r} loads weights for {t_w:.3g} s ({layer.weight_bytes:.3g} B"
-                    f" / internal_bandwidth_Bps {d.internal_bandwidth_Bps:.3g}), over {MAX_TERM_S:g} s: a value is wrong",
+                    f"layer {layer.name!r} on device {d.name!r} loads weights for {t_w:.3g} s "
+                    f"({layer.weight_bytes:.3g} B / internal_bandwidth_Bps {d.internal_bandwidth_Bps:.3g}), "
+                    f"over {MAX_TERM_S:g} s: a value is wrong",
                     source=src, field=f"{layer.name}.weights")
     links = [(a, b, net.link_bandwidth_Bps(a, b)) for a in devs for b in devs]
     for layer in scenario.layers[:-1]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import difflib
 import io as _io
-import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -129,7 +128,8 @@ def _construct_mapping(loader, node, deep=False):
             dup = key in seen
             seen.add(key)
         except TypeError:
-            raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark) from None
+            raise yaml.constructor.ConstructorError(None, None, "found an unhashable key",
+                                                    key_node.start_mark) from None
         if dup:
             raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice", key_node.start_mark)
     return loader.construct_mapping(node, deep=deep)
@@ -266,7 +266,8 @@ def read_layer_csv(path: Path, alpha_B: float = 4.0) -> list[Layer]:
     if unknown:
         close = difflib.get_close_matches(unknown[0], LAYER_COLUMNS + OPTIONAL_LAYER_COLUMNS, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise DataError(f"unknown column(s) {', '.join(map(repr, unknown))}{hint}", source=source, field=unknown[0] or "header")
+        raise DataError(f"unknown column(s) {', '.join(map(repr, unknown))}{hint}", source=source,
+                        field=unknown[0] or "header")
     layers = []
     for lineno, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
@@ -398,7 +399,8 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
         doc = read_yaml(p)
         check_keys(doc, DEVICE_SET_KEYS, str(p))
         if doc.get("file") is not None:
-            raise DataError("a device-set file cannot point at another file (leave file out)", source=str(p), field="file")
+            raise DataError("a device-set file cannot point at another file (leave file out)", source=str(p),
+                            field="file")
         cfg = {**doc, **{k: v for k, v in cfg.items() if k in ("source", "destination") and v is not None}}
         where = str(p)
     for key in ("name", "description"):

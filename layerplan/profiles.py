@@ -90,7 +90,8 @@ def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str
     dup = sorted({c for c in header if header.count(c) > 1})
     if unknown or dup:
         bad = unknown[0] if unknown else dup[0]
-        what = f"unknown column(s) {', '.join(map(repr, unknown))} (columns: {', '.join(COLUMNS)})" if unknown else "column given twice"
+        what = (f"unknown column(s) {', '.join(map(repr, unknown))} (columns: {', '.join(COLUMNS)})" if unknown
+                else "column given twice")
         raise DataError(what, source=str(path), field=bad or "header")
     rows = []
     for n, vals in zip(linenos[1:], parsed[1:]):
