@@ -179,7 +179,7 @@ def read_yaml(path: Path) -> dict:
         msg = " ".join(str(getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc).split())
         raise DataError(f"not valid YAML ({msg})", source=str(path), field=where) from None
     except RecursionError:
-        raise DataError("not valid YAML (nested too deeply)", source=str(path)) from None
+        raise DataError("not valid YAML (nested too deeply)", source=str(path), field="document") from None
     if not isinstance(doc, dict):
         raise DataError(f"must be a YAML mapping of keys to values, got {_short(doc)}", source=str(path),
                         field="(top level)")
