@@ -71,3 +71,38 @@ def test_the_generator_finds_a_lenient_loader(tmp_path, monkeypatch):
     outcomes = collections.Counter(F.run_case(c, tmp_path)[0] for c in F.generate(300, seed=3, formats=["catalogue",
                                                                                                           "network"]))
     assert outcomes["silent"] > 0, outcomes
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_valid_variants_solve_to_the_same_plan(tmp_path):
+    """A handful end to end: device-set and network variants the generator calls "same"
+    (units converted, keys reordered, BOM, CRLF, flow style, ...) give the plan and latency of
+    the unchanged files."""
+    import math
+
+    from layerplan.api import solve_scenario
+    from layerplan.io import load_device_set, load_dnn, load_network
+    from layerplan.scenario import build_scenario
+
+    dnn = load_dnn("alexnet", "major")
+    files = {"set.yaml": next(s for s in F.seeds("device_set") if s.name == "c3").files["set.yaml"],
+             "net.yaml": next(s for s in F.seeds("network") if s.name == "default").files["net.yaml"]}
+
+    def solve(folder, changed):
+        folder.mkdir()
+        for name, data in {**files, **changed}.items():
+            (folder / name).write_bytes(data)
+        devs, src, dst, _ = load_device_set({"file": str(folder / "set.yaml")})
+        net = load_network({"file": str(folder / "net.yaml")}, [d.name for d in devs], devs)
+        res = solve_scenario(build_scenario(dnn, devs, net, source_device=src, destination_device=dst))
+        assert res["status"] == "optimal"
+        return res["assignment"], res["objective"]
+
+    plan, objective = solve(tmp_path / "seed", {})
+    cases = [c for c in F.generate(400, seed=5, formats=["device_set", "network"])
+             if c.expect == F.SAME and c.seed in ("c3", "default")][:6]
+    assert len(cases) >= 4
+    for k, case in enumerate(cases):
+        got_plan, got_objective = solve(tmp_path / f"case{k}", {case.main: case.files[case.main]})
+        assert got_plan == plan and math.isclose(got_objective, objective, rel_tol=1e-9), case.mutation
