@@ -100,9 +100,12 @@ def test_valid_variants_solve_to_the_same_plan(tmp_path):
         return res["assignment"], res["objective"]
 
     plan, objective = solve(tmp_path / "seed", {})
-    cases = [c for c in F.generate(400, seed=5, formats=["device_set", "network"])
-             if c.expect == F.SAME and c.seed in ("c3", "default")][:6]
-    assert len(cases) >= 4
+    same = [c for c in F.generate(1000, seed=5, formats=["device_set", "network"])
+            if c.expect == F.SAME and c.seed in ("c3", "default")]
+    cases = []
+    for word in ("converted", "reorder", "as a string", "upper-case", "byte-order mark", "flow style", "CRLF"):
+        cases += [c for c in same if word in c.mutation][:1]
+    assert len(cases) >= 5, [c.mutation for c in same]
     for k, case in enumerate(cases):
         got_plan, got_objective = solve(tmp_path / f"case{k}", {case.main: case.files[case.main]})
         assert got_plan == plan and math.isclose(got_objective, objective, rel_tol=1e-9), case.mutation
