@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import numbers
 import io as _io
 import os
 from importlib import resources
@@ -200,7 +201,7 @@ def _number(record: Mapping, key: str, source: str, *, where: str = "", default=
         if default is None:
             raise DataError("missing", source=source, field=f"{where}{key}")
         return default
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):  # `true` is not the number 1
+    if isinstance(raw, bool) or not isinstance(raw, (numbers.Real, str)):  # `true` is not the number 1
         raise DataError(f"must be a number, got {_short(raw)}", source=source, field=f"{where}{key}")
     try:
         val = float(raw)

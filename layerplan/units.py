@@ -10,6 +10,7 @@ present, converts it and refuses files that give the same quantity twice.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Mapping
 
 from layerplan.errors import DataError
@@ -99,7 +100,7 @@ def read_quantity(
     raw = record[key]
     if isinstance(raw, bool):
         raise DataError(f"must be a number, got {raw!r}", source=source, field=key)
-    if not isinstance(raw, (int, float, str)):
+    if not isinstance(raw, (numbers.Real, str)):  # numpy numbers too; bool is refused above
         raise DataError(f"must be a number, got {_short(raw)}", source=source, field=key)
     try:
         value = float(raw)
