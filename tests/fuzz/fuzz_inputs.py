@@ -320,8 +320,6 @@ def yaml_mutations(doc, schema: Map, rnd: random.Random) -> list[tuple[str, str,
     elif isinstance(node, Map) and isinstance(value, dict):
         if path:
             for b in rnd.sample([[value], "x", 5, None if node.required else [None], [], True], 2):
-                if b is None and not node.required:
-                    continue
                 out.append((f"{where} = {type(b).__name__} {b!r:.30}", INVALID, _set(doc, path, b)))
         keys = list(value)
         if keys:
