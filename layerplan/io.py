@@ -7,6 +7,9 @@ Formats are documented in ``docs/formats.md``.
 from __future__ import annotations
 
 import csv
+import difflib
+import numbers
+import io as _io
 import os
 from importlib import resources
 from pathlib import Path
@@ -16,10 +19,124 @@ import yaml
 
 from layerplan.errors import DataError
 from layerplan.scenario import DEVICE_CLASSES, DNN, Device, Layer, Network, RadioModel
-from layerplan.units import read_quantity
+from layerplan.units import _short, quantity_keys, read_quantity
 
 LAYER_COLUMNS = ("name", "kind", "flop", "weights", "out_h", "out_w", "out_d")
 OPTIONAL_LAYER_COLUMNS = ("carry_elems", "exec_prob", "members", "alpha_B")
+#: Layer kinds documented in docs/formats.md; any other ``kind`` is refused.
+LAYER_KINDS = ("conv", "linear", "relu", "gelu", "maxpool", "avgpool", "flatten", "dropout", "norm", "attention",
+               "embed", "encoder", "head", "other")
+#: Keys of a DNN YAML file (docs/formats.md); any other key is refused.
+DNN_KEYS = ("name", "description", "generated_by", "notes", "input_shape", "alpha_B", "granularities", "layers")
+#: Upper bounds of layer-table values (a value above is a typo or an overflow, not a DNN).
+LAYER_LIMITS = {"flop": 1e18, "weights": 1e14, "out_h": 1e9, "out_w": 1e9, "out_d": 1e9, "carry_elems": 1e14,
+                "alpha_B": 1024.0, "alpha_B_min": 0.01}
+#: Fields of a device (catalogue entry or device-set member), any accepted unit.
+DEVICE_KEYS = ("class", "description", "radio", *quantity_keys("", "flops_per_s"),
+               *quantity_keys("internal_bandwidth", "Bps"), *quantity_keys("external_bandwidth", "Bps"),
+               *quantity_keys("memory", "B"), *quantity_keys("idle_power", "W"))
+DEVICE_SET_KEYS = ("name", "description", "catalogue", "members", "source", "destination", "file")
+CATALOGUE_KEYS = ("devices", "description")
+NETWORK_KEYS = ("name", "description", "bandwidth", "links", "symmetric", "cap_by_external", "radio", "file",
+                *quantity_keys("bandwidth", "Bps"))
+LINK_KEYS = ("src", "dst", "cap_by_external", *quantity_keys("bandwidth", "Bps"))
+RADIO_KEYS = (*quantity_keys("alpha_up", "W_per_Bps"), *quantity_keys("alpha_down", "W_per_Bps"),
+              *quantity_keys("beta", "W"), *quantity_keys("up", "Bps"), *quantity_keys("down", "Bps"))
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The text of a data file: UTF-8 (a leading byte-order mark is dropped). Bytes that are
+    not UTF-8, or NUL characters, end in one DataError naming the file and the line."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read ({exc.strerror or exc})", source=str(path)) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save the file as UTF-8",
+                        source=str(path), field=f"line {line}") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise DataError("contains a NUL character (a binary file?)", source=str(path), field=f"line {line}")
+    if "\ufeff" in text:
+        line = text[: text.index("\ufeff")].count("\n") + 1
+        raise DataError("stray byte-order mark (U+FEFF) inside the file", source=str(path), field=f"line {line}")
+    return text
+
+
+def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
+    """All rows of a CSV data file (see :func:`read_text`); a malformed CSV is one DataError."""
+    try:
+        return list(csv.reader(_io.StringIO(read_text(path), newline="")))
+    except csv.Error as exc:
+        raise DataError(f"not a valid CSV file ({exc})", source=str(path), field="csv") from None
+
+
+def check_keys(record: Mapping, allowed, source: str, where: str = "") -> None:
+    """Refuse keys not in ``allowed`` (a misspelt or unknown-unit key would be dropped
+    silently otherwise), naming the key and the closest accepted ones."""
+    for key in record:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else f"; accepted: {', '.join(map(str, allowed))}"
+        raise DataError(f"unknown key{hint}", source=source, field=f"{where}{key}")
+
+
+def _mapping(value, source: str, fld: str, what: str = "a mapping") -> Mapping:
+    if not isinstance(value, Mapping):
+        raise DataError(f"must be {what}, got {_short(value)}", source=source, field=fld)
+    return value
+
+
+def _text(value, source: str, fld: str) -> str:
+    """A name-like scalar (a string, or an integer such as a device named 1)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise DataError(f"must be a non-empty string, got {_short(value)}", source=source, field=fld)
+    return str(value).strip()
+
+
+def _optional_text(record: Mapping, key: str, source: str, where: str = "") -> None:
+    """A free-text field (description, notes) is a string when given."""
+    raw = record.get(key)
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, (str, int, float))):
+        raise DataError(f"must be text, got {_short(raw)}", source=source, field=f"{where}{key}")
+
+
+def _bool(record: Mapping, key: str, default: bool, source: str, where: str = "") -> bool:
+    """A YAML boolean (``true``/``false``); a string such as ``"false"`` is refused, not taken as true."""
+    raw = record.get(key, default)
+    if raw is None:
+        return default
+    if not isinstance(raw, bool):
+        raise DataError(f"must be true or false, got {_short(raw)}", source=source, field=f"{where}{key}")
+    return raw
+
+
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:  # the mapping's own keys; a key may override a merged (<<) one
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            dup = key in seen
+            seen.add(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(None, None, "found an unhashable key",
+                                                    key_node.start_mark) from None
+        if dup:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice", key_node.start_mark)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def data_root() -> Path:
@@ -27,25 +144,46 @@ def data_root() -> Path:
     return Path(str(resources.files("layerplan.data")))
 
 
-def resolve_path(path: str | os.PathLike, *, base: Path | None = None, what: str = "file") -> Path:
+def resolve_path(path: str | os.PathLike, *, base: Path | None = None, what: str = "file",
+                 referrer: str | None = None, field: str | None = None) -> Path:
     """Find ``path``: as given (absolute or relative to the cwd), relative to ``base``,
-    then inside the shipped data folder."""
+    then inside the shipped data folder. ``referrer`` and ``field`` name the file and
+    field that point at ``path`` in the error."""
     p = Path(os.path.expanduser(str(path)))
     candidates = [p] if p.is_absolute() else [p, *( [base / p] if base else []), data_root() / p]
     for c in candidates:
-        if c.is_file():
-            return c
-    raise DataError(f"{what} not found (looked in: {', '.join(str(c) for c in candidates)})", source=str(path))
+        try:
+            if c.is_file():
+                return c
+        except (OSError, ValueError):  # a name too long or with a NUL byte: not a file
+            continue
+    if referrer is not None:
+        raise DataError(f"{what} {str(path)!r} not found (looked in: {', '.join(str(c) for c in candidates)})",
+                        source=referrer, field=field)
+    raise DataError(f"{what} not found (looked in: {', '.join(str(c) for c in candidates)})", source=str(path),
+                    field=field)
 
 
 def read_yaml(path: Path) -> dict:
+    text = read_text(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
+        doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
-        raise DataError(f"not valid YAML ({str(exc).splitlines()[0]})", source=str(path)) from None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        pos = getattr(exc, "position", None)  # a ReaderError (a control character) has a position
+        if mark is not None:
+            where = f"line {mark.line + 1}"
+        elif isinstance(pos, int):
+            where = f"line {text[:pos].count(chr(10)) + 1}"
+        else:
+            where = "document"
+        msg = " ".join(str(getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc).split())
+        raise DataError(f"not valid YAML ({msg})", source=str(path), field=where) from None
+    except RecursionError:
+        raise DataError("not valid YAML (nested too deeply)", source=str(path), field="document") from None
     if not isinstance(doc, dict):
-        raise DataError("must be a YAML mapping", source=str(path))
+        raise DataError(f"must be a YAML mapping of keys to values, got {_short(doc)}", source=str(path),
+                        field="(top level)")
     return doc
 
 
@@ -57,57 +195,80 @@ def _require(record: Mapping, key: str, source: str, where: str = "") -> Any:
 
 def _number(record: Mapping, key: str, source: str, *, where: str = "", default=None, lo=None, hi=None, integer=False, positive=False):
     raw = record.get(key)
-    if raw in (None, ""):
+    if isinstance(raw, str) and not raw.strip():
+        raw = None
+    if raw is None:
         if default is None:
             raise DataError("missing", source=source, field=f"{where}{key}")
         return default
+    if isinstance(raw, bool) or not isinstance(raw, (numbers.Real, str)):  # `true` is not the number 1
+        raise DataError(f"must be a number, got {_short(raw)}", source=source, field=f"{where}{key}")
     try:
         val = float(raw)
     except (TypeError, ValueError):
-        raise DataError(f"must be a number, got {raw!r}", source=source, field=f"{where}{key}") from None
+        raise DataError(f"must be a number, got {_short(raw)}", source=source, field=f"{where}{key}") from None
+    except OverflowError:
+        raise DataError(f"too large for a float, got {_short(raw)}", source=source, field=f"{where}{key}") from None
     if val != val or abs(val) == float("inf"):
-        raise DataError(f"must be finite, got {raw!r}", source=source, field=f"{where}{key}")
+        raise DataError(f"must be finite, got {_short(raw)}", source=source, field=f"{where}{key}")
     if integer and val != int(val):
-        raise DataError(f"must be an integer, got {raw!r}", source=source, field=f"{where}{key}")
+        raise DataError(f"must be an integer, got {_short(raw)}", source=source, field=f"{where}{key}")
     if positive and val <= 0:
-        raise DataError(f"must be > 0, got {raw!r}", source=source, field=f"{where}{key}")
+        raise DataError(f"must be > 0, got {_short(raw)}", source=source, field=f"{where}{key}")
     if lo is not None and val < lo:
-        raise DataError(f"must be >= {lo}, got {raw!r}", source=source, field=f"{where}{key}")
+        raise DataError(f"must be >= {lo}, got {_short(raw)}", source=source, field=f"{where}{key}")
     if hi is not None and val > hi:
-        raise DataError(f"must be <= {hi}, got {raw!r}", source=source, field=f"{where}{key}")
+        raise DataError(f"must be <= {hi:g}, got {_short(raw)}", source=source, field=f"{where}{key}")
     return val
 
 
 def parse_layer(record: Mapping, source: str, where: str, alpha_B: float) -> Layer:
-    name = str(_require(record, "name", source, where)).strip()
-    kind = str(_require(record, "kind", source, where)).strip().lower()
+    record = _mapping(record, source, where.rstrip(". ") or "layer")
+    check_keys(record, LAYER_COLUMNS + OPTIONAL_LAYER_COLUMNS, source, where)
+    name = _text(_require(record, "name", source, where), source, f"{where}name")
+    kind = _text(_require(record, "kind", source, where), source, f"{where}kind").lower()
+    if kind not in LAYER_KINDS:
+        raise DataError(f"unknown layer kind {kind!r} (one of: {', '.join(LAYER_KINDS)})", source=source,
+                        field=f"{where}kind")
+    members = record.get("members")
+    if members is not None and not isinstance(members, str):
+        raise DataError(f"must be module names joined with '+', got {_short(members)}", source=source,
+                        field=f"{where}members")
+    lim = LAYER_LIMITS
     return Layer(
         name=name,
         kind=kind,
-        flop=_number(record, "flop", source, where=where, lo=0),
-        weights=_number(record, "weights", source, where=where, lo=0, integer=True),
+        flop=_number(record, "flop", source, where=where, lo=0, hi=lim["flop"]),
+        weights=_number(record, "weights", source, where=where, lo=0, hi=lim["weights"], integer=True),
         out_shape=tuple(
-            int(_number(record, k, source, where=where, integer=True, positive=True)) for k in ("out_h", "out_w", "out_d")
+            int(_number(record, k, source, where=where, integer=True, positive=True, hi=lim[k]))
+            for k in ("out_h", "out_w", "out_d")
         ),
-        alpha_B=_number(record, "alpha_B", source, where=where, default=alpha_B, positive=True),
+        alpha_B=_number(record, "alpha_B", source, where=where, default=alpha_B, positive=True, lo=lim["alpha_B_min"],
+                        hi=lim["alpha_B"]),
         exec_prob=_number(record, "exec_prob", source, where=where, default=1.0, lo=0, hi=1),
-        carry_elems=_number(record, "carry_elems", source, where=where, default=0.0, lo=0),
+        carry_elems=_number(record, "carry_elems", source, where=where, default=0.0, lo=0, hi=lim["carry_elems"]),
     )
 
 
 def read_layer_csv(path: Path, alpha_B: float = 4.0) -> list[Layer]:
     source = str(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
+    rows = [r for r in read_csv_rows(path) if r and not r[0].lstrip().startswith("#")]
     if not rows:
         raise DataError("layer table is empty", source=source, field="layers")
     header = [h.strip() for h in rows[0]]
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise DataError(f"column(s) given twice: {', '.join(dup)}", source=source, field=dup[0] or "header")
     missing = [c for c in LAYER_COLUMNS if c not in header]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}", source=source, field=missing[0])
     unknown = [c for c in header if c not in LAYER_COLUMNS + OPTIONAL_LAYER_COLUMNS]
     if unknown:
-        raise DataError(f"unknown column(s) {', '.join(unknown)}", source=source, field=unknown[0])
+        close = difflib.get_close_matches(unknown[0], LAYER_COLUMNS + OPTIONAL_LAYER_COLUMNS, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise DataError(f"unknown column(s) {', '.join(map(repr, unknown))}{hint}", source=source,
+                        field=unknown[0] or "header")
     layers = []
     for lineno, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
@@ -136,39 +297,54 @@ def load_dnn(spec: str | os.PathLike, granularity: str = "module", *, input_shap
         shape = _shape(input_shape, source, "input_shape")
         return DNN(path.stem, granularity, shape, tuple(read_layer_csv(path)), source)
     doc = read_yaml(path)
-    name = str(_require(doc, "name", source))
-    alpha = _number(doc, "alpha_B", source, default=4.0, positive=True)
+    check_keys(doc, DNN_KEYS, source)
+    name = _text(_require(doc, "name", source), source, "name")
+    alpha = _number(doc, "alpha_B", source, default=4.0, positive=True, lo=LAYER_LIMITS["alpha_B_min"],
+                    hi=LAYER_LIMITS["alpha_B"])
+    for key in ("description", "generated_by", "notes"):
+        _optional_text(doc, key, source)
     shape = _shape(input_shape if input_shape is not None else _require(doc, "input_shape", source), source, "input_shape")
+    if "layers" in doc and "granularities" in doc:
+        raise DataError("give either layers (inline) or granularities (CSV files), not both", source=source,
+                        field="layers")
     if "layers" in doc:
         recs = doc["layers"]
         if not isinstance(recs, list) or not recs:
-            raise DataError("layer table is empty", source=source, field="layers")
+            raise DataError("must be a non-empty list of layers", source=source, field="layers")
         layers = [parse_layer(r, source, f"layers[{i}].", alpha) for i, r in enumerate(recs)]
         return DNN(name, granularity, shape, tuple(layers), source)
-    grans = _require(doc, "granularities", source)
+    grans = _mapping(_require(doc, "granularities", source), source, "granularities",
+                     "a mapping {granularity: file.csv}")
+    for g, f in grans.items():
+        _text(g, source, "granularities")
+        if not isinstance(f, str) or not f.strip():
+            raise DataError(f"must be a CSV file name, got {_short(f)}", source=source, field=f"granularities.{g}")
+        # every table named must exist, not only the one asked for: a typo never waits for another run
+        resolve_path(f, base=path.parent, what="layer table", referrer=source, field=f"granularities.{g}")
     if granularity not in grans:
         raise DataError(
-            f"no {granularity!r} table (available: {', '.join(grans)})", source=source, field="granularities"
+            f"no {granularity!r} table (available: {', '.join(map(str, grans))})", source=source, field="granularities"
         )
-    csv_path = resolve_path(grans[granularity], base=path.parent, what="layer table")
+    csv_path = resolve_path(grans[granularity], base=path.parent, what="layer table", referrer=source,
+                            field=f"granularities.{granularity}")
     return DNN(name, granularity, shape, tuple(read_layer_csv(csv_path, alpha)), str(csv_path))
 
 
 def _shape(raw, source: str, fld: str) -> tuple[int, int, int]:
     if isinstance(raw, Mapping):
-        return tuple(int(_number(raw, k, source, where=f"{fld}.", integer=True, positive=True)) for k in ("h", "w", "d"))
-    try:
-        vals = [int(v) for v in raw]
-    except (TypeError, ValueError):
-        raise DataError(f"must be [h, w, d] or {{h, w, d}}, got {raw!r}", source=source, field=fld) from None
-    if len(vals) != 3 or min(vals) <= 0:
-        raise DataError(f"must be three positive integers [h, w, d], got {raw!r}", source=source, field=fld)
-    return tuple(vals)
+        check_keys(raw, ("h", "w", "d"), source, f"{fld}.")
+        return tuple(int(_number(raw, k, source, where=f"{fld}.", integer=True, positive=True, hi=1e9))
+                     for k in ("h", "w", "d"))
+    if not isinstance(raw, (list, tuple)) or len(raw) != 3:
+        raise DataError(f"must be [h, w, d] or {{h, w, d}}, got {_short(raw)}", source=source, field=fld)
+    vals = {k: v for k, v in zip("hwd", raw)}
+    return tuple(int(_number(vals, k, source, where=f"{fld}.", integer=True, positive=True, hi=1e9)) for k in "hwd")
 
 
 def parse_device(name: str, record: Mapping, source: str, spec: str | None = None) -> Device:
     where = f"devices.{name}"
-    cls = str(_require(record, "class", source, f"{where}.")).lower()
+    cls = _text(_require(record, "class", source, f"{where}."), source, f"{where}.class").lower()
+    _optional_text(record, "description", source, f"{where}.")
     if cls not in DEVICE_CLASSES:
         raise DataError(f"must be one of {', '.join(DEVICE_CLASSES)}, got {cls!r}", source=source, field=f"{where}.class")
     return Device(
@@ -180,7 +356,7 @@ def parse_device(name: str, record: Mapping, source: str, spec: str | None = Non
         memory_B=_q(record, "memory", "B", source, where, required=False, default=float("inf")),
         idle_power_W=_q(record, "idle_power", "W", source, where, required=False, default=0.0, allow_zero=True),
         spec=spec,
-        description=str(record.get("description", "")),
+        description=str(record.get("description") or ""),
         radio=radio_model(record.get("radio"), source, f"{where}.radio"),
     )
 
@@ -195,9 +371,16 @@ def _q(record, stem, dim, source, where, **kw):
 def load_catalogue(path: str | os.PathLike) -> tuple[Path, dict]:
     p = resolve_path(path, what="device catalogue")
     doc = read_yaml(p)
+    check_keys(doc, CATALOGUE_KEYS, str(p))
+    _optional_text(doc, "description", str(p))
     devs = doc.get("devices")
     if not isinstance(devs, dict) or not devs:
-        raise DataError("missing or empty", source=str(p), field="devices")
+        raise DataError("missing or empty (a mapping {spec: fields})", source=str(p), field="devices")
+    for spec, rec in devs.items():
+        _text(spec, str(p), "devices")
+        _mapping(rec, str(p), f"devices.{spec}", "a mapping of device fields")
+        check_keys(rec, DEVICE_KEYS, str(p), f"devices.{spec}.")
+        parse_device(str(spec), rec, str(p), str(spec))  # every entry is checked, used or not
     return p, devs
 
 
@@ -211,15 +394,28 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
     """
     where = "devices"
     cfg = dict(cfg)
+    check_keys(cfg, DEVICE_SET_KEYS, where)
     if cfg.get("file"):
-        p = resolve_path(cfg["file"], what="device set")
-        cfg = {**read_yaml(p), **{k: v for k, v in cfg.items() if k in ("source", "destination") and v is not None}}
+        p = resolve_path(_text(cfg["file"], where, "file"), what="device set", referrer=where, field="file")
+        doc = read_yaml(p)
+        check_keys(doc, DEVICE_SET_KEYS, str(p))
+        if doc.get("file") is not None:
+            raise DataError("a device-set file cannot point at another file (leave file out)", source=str(p),
+                            field="file")
+        cfg = {**doc, **{k: v for k, v in cfg.items() if k in ("source", "destination") and v is not None}}
         where = str(p)
+    for key in ("name", "description"):
+        _optional_text(cfg, key, where)
     catalogue: dict = {}
     cat_src = where
-    if cfg.get("catalogue"):
-        cat_path, catalogue = load_catalogue(cfg["catalogue"])
+    if cfg.get("catalogue") is not None:
+        cat_file = _text(cfg["catalogue"], where, "catalogue")
+        resolve_path(cat_file, what="device catalogue", referrer=where, field="catalogue")
+        cat_path, catalogue = load_catalogue(cat_file)
         cat_src = str(cat_path)
+    for key in ("source", "destination"):
+        if cfg.get(key) is not None:
+            cfg[key] = _text(cfg[key], where, key)
     members = cfg.get("members")
     if not isinstance(members, (list, tuple)) or not members:
         raise DataError("missing or empty (list of devices)", source=where, field="members")
@@ -227,11 +423,13 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
     for i, m in enumerate(members):
         if not isinstance(m, Mapping):
             raise DataError("must be a mapping", source=where, field=f"members[{i}]")
-        name = str(_require(m, "name", where, f"members[{i}]."))
+        check_keys(m, ("name", "spec", *DEVICE_KEYS), where, f"members[{i}].")
+        name = _text(_require(m, "name", where, f"members[{i}]."), where, f"members[{i}].name")
         spec = m.get("spec")
         record: dict = {}
         src = where
         if spec is not None:
+            spec = _text(spec, where, f"members[{i}].spec")
             if spec not in catalogue:
                 known = ", ".join(sorted(catalogue)) or "none: no catalogue given"
                 raise DataError(f"unknown device spec {spec!r} (known: {known})", source=where, field=f"members[{i}].spec")
@@ -244,7 +442,13 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
             for old in [o for o in record if _stem(o) == stem]:
                 del record[old]
         record.update(overrides)
+        if name in [d.name for d in devices]:
+            raise DataError(f"device name {name!r} given twice", source=where, field=f"members[{i}].name")
         devices.append(parse_device(name, record, src, spec))
+    for key in ("source", "destination"):
+        if cfg.get(key) is not None and str(cfg[key]).strip() not in [d.name for d in devices]:
+            raise DataError(f"unknown device {cfg[key]!r} (members: {', '.join(d.name for d in devices)})", source=where,
+                            field=key)
     return devices, cfg.get("source"), cfg.get("destination"), where
 
 
@@ -271,29 +475,52 @@ def load_network(cfg: Mapping, device_names: list[str], devices: list[Device] | 
     rates, since the sender uploads and the receiver downloads."""
     where = "network"
     cfg = dict(cfg)
+    check_keys(cfg, NETWORK_KEYS, where)
     if cfg.get("file"):
-        p = resolve_path(cfg["file"], what="network file")
+        p = resolve_path(_text(cfg["file"], where, "file"), what="network file", referrer=where, field="file")
         cfg = read_yaml(p)
         where = str(p)
+        check_keys(cfg, NETWORK_KEYS, where)
+        if cfg.get("file") is not None:
+            raise DataError("a network file cannot point at another file (leave file out)", source=where, field="file")
+    for key in ("name", "description"):
+        _optional_text(cfg, key, where)
+    if "bandwidth" in cfg:
+        raise DataError("give the unit in the key, e.g. bandwidth_Bps or bandwidth_Mbps", source=where,
+                        field="bandwidth")
     bw = read_quantity(cfg, "bandwidth", "Bps", source=where)
     links = {}
     uncapped = set()
-    for i, link in enumerate(cfg.get("links") or []):
+    given = set()
+    symmetric = _bool(cfg, "symmetric", True, where)
+    cap_by_external = _bool(cfg, "cap_by_external", True, where)
+    raw_links = cfg.get("links")
+    if raw_links is not None and not isinstance(raw_links, (list, tuple)):
+        raise DataError(f"must be a list of {{src, dst, bandwidth_Bps}}, got {_short(raw_links)}", source=where,
+                        field="links")
+    for i, link in enumerate(raw_links or []):
         fld = f"links[{i}]"
-        src = str(_require(link, "src", where, f"{fld}."))
-        dst = str(_require(link, "dst", where, f"{fld}."))
+        _mapping(link, where, fld, "a mapping {src, dst, bandwidth_Bps}")
+        check_keys(link, LINK_KEYS, where, f"{fld}.")
+        src = _text(_require(link, "src", where, f"{fld}."), where, f"{fld}.src")
+        dst = _text(_require(link, "dst", where, f"{fld}."), where, f"{fld}.dst")
         for role, dev in (("src", src), ("dst", dst)):
             if dev not in device_names:
                 raise DataError(f"unknown device {dev!r} (devices: {', '.join(device_names)})", source=where, field=f"{fld}.{role}")
         if src == dst:
             raise DataError("src and dst must differ (a device uses its internal bandwidth)", source=where, field=fld)
+        if (src, dst) in given:
+            raise DataError(f"link {src} -> {dst} given twice", source=where, field=fld)
+        given.add((src, dst))
         val = _q(link, "bandwidth", "Bps", where, fld)
+        link_capped = _bool(link, "cap_by_external", True, where, f"{fld}.")
         links[(src, dst)] = val
+        uncapped.discard((src, dst))
         pairs = [(src, dst)]
-        if cfg.get("symmetric", True) and (dst, src) not in links:
+        if symmetric and (dst, src) not in given:
             links[(dst, src)] = val
             pairs.append((dst, src))
-        if link.get("cap_by_external", True) is False:
+        if link_capped is False:
             uncapped.update(pairs)
     radio = radio_model(cfg.get("radio"), where, "radio")
     if radio is not None and devices:
@@ -309,19 +536,23 @@ def load_network(cfg: Mapping, device_names: list[str], devices: list[Device] | 
                     links[(a.name, b.name)] = radio.up_Bps
                 elif b.device_class == "edge" and a.device_class != "edge":
                     links[(a.name, b.name)] = radio.down_Bps
-    return Network(bw, links, bool(cfg.get("cap_by_external", True)), where, frozenset(uncapped), radio)
+    return Network(bw, links, cap_by_external, where, frozenset(uncapped), radio)
 
 
 def load_radios(path: str | os.PathLike = "network/radio_power.yaml") -> dict[str, RadioModel]:
     """Radio power models (Eqs. (8.5)-(8.6)); mW/Mbps, mW and Mbps converted to SI here."""
     p = resolve_path(path, what="radio power file")
     doc = read_yaml(p)
+    check_keys(doc, ("radios", "description"), str(p))
     radios = doc.get("radios")
     if not isinstance(radios, dict) or not radios:
         raise DataError("missing or empty", source=str(p), field="radios")
     out = {}
     for name, rec in radios.items():
         where = f"radios.{name}"
+        _text(name, str(p), "radios")
+        _mapping(rec, str(p), where, "a mapping of radio fields")
+        check_keys(rec, RADIO_KEYS, str(p), f"{where}.")
         out[str(name).lower()] = RadioModel(
             name=str(name).lower(),
             alpha_up_W_per_Bps=_q(rec, "alpha_up", "W_per_Bps", str(p), where, allow_zero=True),
@@ -334,8 +565,11 @@ def load_radios(path: str | os.PathLike = "network/radio_power.yaml") -> dict[st
 
 
 def radio_model(name: str | None, source: str, field_name: str) -> RadioModel | None:
-    if not name:
+    if name is None or name == "":
         return None
+    if not isinstance(name, str):
+        raise DataError(f"must be a radio name (wifi, 4g, 3g) or null, got {_short(name)}", source=source,
+                        field=field_name)
     radios = load_radios()
     key = str(name).lower()
     if key not in radios:

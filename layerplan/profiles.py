@@ -10,17 +10,21 @@ loading (Sec. 4.4: "t^c implicitly also contains t^w").
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from layerplan.errors import DataError
-from layerplan.io import data_root
+from layerplan.io import data_root, read_text
+from layerplan.units import PLAUSIBLE, _short
 
 COLUMNS = ("dnn", "granularity", "device", "frequency_Hz", "i", "j", "latency_s", "energy_J", "samples", "statistic",
            "spread_s")
 NOMINAL = "nominal"
+#: Words accepted in ``frequency_Hz`` besides a number of Hz (empty means nominal).
+FREQUENCY_WORDS = ("nominal", "governor")
 
 
 def profile_count(n_layers: int, mbs: int) -> int:
@@ -61,21 +65,39 @@ def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str
     """Metadata from ``# key: value`` lines, and (line number, row) for each data row."""
     meta: dict[str, str] = {}
     body, linenos = [], []
-    with open(path, newline="", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if line.startswith("#"):
-                key, sep, val = line[1:].partition(":")
-                if sep:
-                    meta[key.strip()] = val.strip()
-            elif line.strip():
-                body.append(line)
-                linenos.append(lineno)
-    rows = list(zip(linenos[1:], csv.DictReader(body)))
-    if body:
-        header = next(csv.reader(body[:1]))
-        missing = [c for c in ("dnn", "granularity", "device", "i", "j", "latency_s") if c not in header]
-        if missing:
-            raise DataError(f"missing column(s) {', '.join(missing)}", source=str(path), field=missing[0])
+    # lines end at \n, \r or \r\n only (as the csv module reads them; not at U+2028 or NEL)
+    for lineno, line in enumerate(io.StringIO(read_text(path), newline=""), start=1):
+        if line.startswith("#"):
+            key, sep, val = line[1:].partition(":")
+            if sep:
+                meta[key.strip()] = val.strip()
+        elif line.strip():
+            body.append(line)
+            linenos.append(lineno)
+    if not body:
+        return meta, []
+    try:
+        parsed = list(csv.reader(body))
+    except csv.Error as exc:
+        raise DataError(f"not a valid CSV file ({exc})", source=str(path), field="csv") from None
+    if len(parsed) != len(body):  # a quoted field spans lines: rows no longer match line numbers
+        raise DataError("a quoted field spans several lines", source=str(path), field="csv")
+    header = [h.strip() for h in parsed[0]]
+    missing = [c for c in ("dnn", "granularity", "device", "i", "j", "latency_s") if c not in header]
+    if missing:
+        raise DataError(f"missing column(s) {', '.join(missing)}", source=str(path), field=missing[0])
+    unknown = [c for c in header if c not in COLUMNS]
+    dup = sorted({c for c in header if header.count(c) > 1})
+    if unknown or dup:
+        bad = unknown[0] if unknown else dup[0]
+        what = (f"unknown column(s) {', '.join(map(repr, unknown))} (columns: {', '.join(COLUMNS)})" if unknown
+                else "column given twice")
+        raise DataError(what, source=str(path), field=bad or "header")
+    rows = []
+    for n, vals in zip(linenos[1:], parsed[1:]):
+        if len(vals) != len(header):
+            raise DataError(f"has {len(vals)} values, header has {len(header)}", source=str(path), field=f"row {n}")
+        rows.append((n, dict(zip(header, vals))))
     return meta, rows
 
 
@@ -97,40 +119,90 @@ def _files(source: str | Path | Iterable) -> list[Path]:
 def load_profiles(source, dnn: str, granularity: str) -> ProfileSet:
     """Rows of every profile file under ``source`` for this DNN and granularity."""
     ps = ProfileSet(dnn, granularity)
+    seen: dict[tuple[str, str, str, str, int, int], str] = {}
     for path in _files(source):
         meta, rows = _meta_and_rows(path)
         for n, row in rows:
-            if row.get("dnn") != dnn or row.get("granularity") != granularity:
-                continue
+            # every row is checked, also rows of other DNNs: a bad file is refused whatever it is used for
             where = f"row {n}: "
-            dev = (row.get("device") or "").strip()
-            if not dev:
-                raise DataError("missing", source=str(path), field=f"{where}device")
-            freq = frequency_label(row.get("frequency_Hz") or "")
-            try:
-                i, j = int(row["i"]), int(row["j"])
-                lat = float(row["latency_s"])
-            except (TypeError, ValueError, KeyError):
-                raise DataError("i, j must be integers and latency_s a number", source=str(path), field=f"{where}i/j/latency_s") from None
+            src = str(path)
+            for col in ("dnn", "granularity", "device"):
+                if not (row.get(col) or "").strip():
+                    raise DataError("missing", source=src, field=f"{where}{col}")
+            dev = row["device"].strip()
+            freq = _frequency(row.get("frequency_Hz") or "", src, f"{where}frequency_Hz")
+            i, j = (_int(row, k, src, where) for k in ("i", "j"))
             if not (1 <= i <= j):
-                raise DataError(f"need 1 <= i <= j, got i={i}, j={j}", source=str(path), field=f"{where}i")
-            if not (lat > 0 and math.isfinite(lat)):
-                raise DataError(f"must be > 0, got {row['latency_s']!r}", source=str(path), field=f"{where}latency_s")
+                raise DataError(f"need 1 <= i <= j, got i={i}, j={j}", source=src, field=f"{where}i")
+            lat = _float(row, "latency_s", src, where, "s", positive=True)
+            energy = _float(row, "energy_J", src, where, "J", required=False)
+            if (row.get("samples") or "").strip():
+                _int(row, "samples", src, where)
+            _float(row, "spread_s", src, where, "s", required=False)
+            full = (row["dnn"].strip(), row["granularity"].strip(), dev, freq, i, j)
+            if full in seen:
+                raise DataError(f"duplicate bundle (i={i}, j={j}, device={dev!r}, frequency={freq}; first in {seen[full]})",
+                                source=src, field=f"{where}i")
+            seen[full] = f"{src} row {n}"
+            if row["dnn"].strip() != dnn or row["granularity"].strip() != granularity:
+                continue
             key = (dev, freq, i, j)
-            if key in ps.latency_s:
-                raise DataError(f"duplicate bundle (i={i}, j={j}, device={dev!r})", source=str(path), field=f"{where}i")
             ps.latency_s[key] = lat
-            if (row.get("energy_J") or "").strip():
-                e = float(row["energy_J"])
-                if not (e >= 0 and math.isfinite(e)):
-                    raise DataError(f"must be >= 0, got {row['energy_J']!r}", source=str(path), field=f"{where}energy_J")
-                ps.energy_J[key] = e
+            if energy is not None:
+                ps.energy_J[key] = energy
             ps.meta.setdefault(dev, meta)
-            ps.sources.setdefault(dev, str(path))
+            ps.sources.setdefault(dev, src)
     if not ps.latency_s:
         raise DataError(f"no profile rows for dnn={dnn!r}, granularity={granularity!r}", source=str(source),
                         field="profiles.source")
     return ps
+
+
+def _int(row: Mapping[str, str], key: str, source: str, where: str) -> int:
+    raw = (row.get(key) or "").strip()
+    try:
+        val = int(raw)
+    except ValueError:
+        raise DataError(f"must be a whole number, got {_short(raw)}", source=source, field=f"{where}{key}") from None
+    if not 0 <= val <= 10**9:
+        raise DataError(f"must be in [0, 1e9], got {_short(raw)}", source=source, field=f"{where}{key}")
+    return val
+
+
+def _float(row: Mapping[str, str], key: str, source: str, where: str, dim: str, *, positive: bool = False,
+           required: bool = True) -> float | None:
+    """A finite number in the accepted range of ``dim`` (units.PLAUSIBLE); > 0 when ``positive``."""
+    raw = (row.get(key) or "").strip()
+    if not raw:
+        if required:
+            raise DataError("missing", source=source, field=f"{where}{key}")
+        return None
+    try:
+        val = float(raw)
+    except ValueError:
+        raise DataError(f"must be a number, got {_short(raw)}", source=source, field=f"{where}{key}") from None
+    hi = PLAUSIBLE[dim][1]
+    if not math.isfinite(val) or val < 0 or (positive and val == 0) or val > hi:
+        rel = "> 0" if positive else ">= 0"
+        raise DataError(f"must be a finite number {rel} and <= {hi:g} {dim}, got {_short(raw)}", source=source,
+                        field=f"{where}{key}")
+    return val
+
+
+def _frequency(raw: str, source: str, fld: str) -> str:
+    """:func:`frequency_label`, refusing NaN, inf, values out of range and unknown words."""
+    label = frequency_label(raw)
+    hz = _as_hz(label)
+    if hz is None:
+        if label not in FREQUENCY_WORDS:
+            raise DataError(f"must be a number of Hz, empty (nominal) or one of {', '.join(FREQUENCY_WORDS)}, got "
+                            f"{_short(raw.strip())}", source=source, field=fld)
+    else:
+        lo, hi = PLAUSIBLE["Hz"]
+        if not (math.isfinite(hz) and lo <= hz <= hi):
+            raise DataError(f"must be a finite frequency in [{lo:g}, {hi:g}] Hz, got {_short(raw.strip())}",
+                            source=source, field=fld)
+    return label
 
 
 def frequency_label(raw: str) -> str:

@@ -251,7 +251,7 @@ def build_scenario(
         pinned[lname] = dev
     if len(layers) != len(layer_names):
         raise DataError("a DNN layer is named like a pseudo layer (source/preprocess/destination)", source=dnn.source_file, field="name")
-    return Scenario(
+    scenario = Scenario(
         name=name or dnn.name,
         dnn=dnn,
         layers=tuple(layers),
@@ -261,3 +261,7 @@ def build_scenario(
         source_device=source_device,
         destination_device=destination_device,
     )
+    from layerplan.checks import check_latency_terms  # every t^c, t^w, t^x finite and bounded (issue 10)
+
+    check_latency_terms(scenario)
+    return scenario

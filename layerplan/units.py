@@ -10,6 +10,7 @@ present, converts it and refuses files that give the same quantity twice.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Mapping
 
 from layerplan.errors import DataError
@@ -37,6 +38,26 @@ CONVERSIONS: dict[str, dict[str, float]] = {
     "W_per_Bps": {"W_per_Bps": 1.0, "mW_per_Mbps": 1e-3 / (1e6 / 8.0), "W_per_Mbps": 1.0 / (1e6 / 8.0),
                   "W_per_MBps": 1e-6},
 }
+
+#: Accepted range of each dimension, in its canonical unit: a value outside is refused at load
+#: time (naming the file and field) instead of turning into an inf/NaN latency or a badly
+#: scaled model later. Wide on purpose: from 1 B/s to 1 PB/s, 1 B to 1 EB, 1 FLOP/s to 1e21.
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "Bps": (1.0, 1e15),
+    "B": (1.0, 1e18),
+    "flops_per_s": (1.0, 1e21),
+    "W": (0.0, 1e6),
+    "J": (0.0, 1e9),
+    "s": (0.0, 1e6),
+    "Hz": (1.0, 1e12),
+    "W_per_Bps": (0.0, 1.0),
+}
+
+
+def quantity_keys(stem: str, dimension: str) -> tuple[str, ...]:
+    """Every field name that :func:`read_quantity` accepts for ``stem`` in ``dimension``."""
+    return tuple(f"{stem}_{suf}" if stem else suf for suf in CONVERSIONS[dimension])
+
 
 #: Power per throughput (Eq. (8.5) slopes): mW per Mbps -> W per (B/s).
 MW_PER_MBPS_TO_W_PER_BPS = 1e-3 / (1e6 / 8.0)
@@ -79,13 +100,28 @@ def read_quantity(
     raw = record[key]
     if isinstance(raw, bool):
         raise DataError(f"must be a number, got {raw!r}", source=source, field=key)
+    if not isinstance(raw, (numbers.Real, str)):  # numpy numbers too; bool is refused above
+        raise DataError(f"must be a number, got {_short(raw)}", source=source, field=key)
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise DataError(f"must be a number, got {raw!r}", source=source, field=key) from None
+        raise DataError(f"must be a number, got {_short(raw)}", source=source, field=key) from None
+    except OverflowError:
+        raise DataError(f"too large for a float, got {_short(raw)}", source=source, field=key) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise DataError(f"must be finite, got {raw!r}", source=source, field=key)
+        raise DataError(f"must be finite, got {_short(raw)}", source=source, field=key)
     if positive and (value < 0 or (value == 0 and not allow_zero)):
         rel = ">= 0" if allow_zero else "> 0"
-        raise DataError(f"must be {rel}, got {raw!r}", source=source, field=key)
-    return value * factor
+        raise DataError(f"must be {rel}, got {_short(raw)}", source=source, field=key)
+    out = value * factor
+    lo, hi = PLAUSIBLE.get(dimension, (None, None))
+    if hi is not None and (out > hi or (0 < out < lo)):
+        raise DataError(f"{_short(raw)} is outside the accepted range [{lo:g}, {hi:g}] {dimension}", source=source,
+                        field=key)
+    return out
+
+
+def _short(raw: Any, limit: int = 60) -> str:
+    """repr of a bad value, cut to ``limit`` characters (keeps the error on one short line)."""
+    text = repr(raw)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -43,7 +43,9 @@ def test_trace_at_time_plus_hours(tmp_path):
     ({"grids": {"G": {"trace": "/nonexistent/x.csv"}}, "devices": {"a": "G"}, "time": "2022-01-01T00:00:00Z"},
      "carbon.grids.G.trace"),
     ({"grids": {"G": {"intensity_gCO2_per_kWh": -1}}, "devices": {"a": "G"}}, "carbon.grids.G.intensity_gCO2_per_kWh"),
-    ({"grids": {"G": {"foo": 1}}, "devices": {"a": "G"}}, "carbon.grids.G"),
+    ({"grids": {"G": {"foo": 1}}, "devices": {"a": "G"}}, "carbon.grids.G.foo"),
+    ({"grids": {"G": {}}, "devices": {"a": "G"}}, "carbon.grids.G"),
+    ({"grids": {"G": {"intensity_gCO2_per_kWh": True}}, "devices": {"a": "G"}}, "carbon.grids.G.intensity_gCO2_per_kWh"),
 ])
 def test_bad_grid_entries_name_the_field(cfg, field):
     with pytest.raises(DataError) as exc:

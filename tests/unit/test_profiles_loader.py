@@ -30,8 +30,9 @@ def test_reads_rows_and_metadata(tmp_path):
     "rows,field,msg",
     [
         ("net,major,dev,,1,1,-0.5,,1,x,0\n", "row 5: latency_s", "> 0"),
+        ("net,major,dev,,1,1,0.5,abc,1,x,0\n", "row 5: energy_J", "must be a number"),
         ("net,major,dev,,2,1,0.5,,1,x,0\n", "row 5: i", "1 <= i <= j"),
-        ("net,major,dev,,a,1,0.5,,1,x,0\n", "row 5: i/j/latency_s", "integers"),
+        ("net,major,dev,,a,1,0.5,,1,x,0\n", "row 5: i", "whole number"),
         ("net,major,dev,,1,1,0.5,,1,x,0\nnet,major,dev,,1,1,0.6,,1,x,0\n", "row 6: i", "duplicate"),
         ("net,major,dev,,1,1,0.5,-1,1,x,0\n", "row 5: energy_J", ">= 0"),
     ],
