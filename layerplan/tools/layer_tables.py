@@ -69,7 +69,7 @@ KINDS = (
     "head",
     "other",
 )
-MODEL_NAMES = ("alexnet", "vgg11", "vgg16", "ssd300", "vit_b_16", "alexnet_ee")
+MODEL_NAMES = ("alexnet", "vgg11", "vgg16", "ssd300", "vit_b_16", "alexnet_ee", "vit_l_16", "vit_h_14")
 GRANULARITIES = ("major", "module")
 ALPHA_B = 4
 #: Probability of leaving at the early exit after conv2 (thesis Sec. 6.4, after BranchyNet).
@@ -82,6 +82,8 @@ EXPECTED_MAJOR_COUNT = {
     "ssd300": 35,
     "vit_b_16": 16,
     "alexnet_ee": 11,
+    "vit_l_16": 28,  # patch_embed, embed, 24 encoder blocks, ln, head
+    "vit_h_14": 36,  # patch_embed, embed, 32 encoder blocks, ln, head
 }
 MODEL_INPUT = "<input>"
 
@@ -544,8 +546,8 @@ def _build_ssd300():
     return chain, groups
 
 
-def _build_vit_b_16():
-    """ViT-B/16; residual adds are done right after the row producing their last operand.
+def _build_vit_b_16(arch: str = "vit_b_16"):
+    """ViT-B/16 (or another torchvision ViT, ``arch``); residual adds are done right after the row producing their last operand.
 
     Block k: ``x = dropout(attn(ln_1(x0))) + x0`` happens after the ``dropout`` row, so
     x0 is carried across ``ln_1`` and ``self_attention``; ``out = x + mlp(ln_2(x))``
@@ -553,7 +555,7 @@ def _build_vit_b_16():
     """
     import torchvision
 
-    model = torchvision.models.vit_b_16(weights=None).eval()
+    model = getattr(torchvision.models, arch)(weights=None).eval()
     x = _dummy(224, 224)
     rows = _rows_from_calls(_trace(model, lambda: model(x)))
     by_name = {r.name: r for r in rows}
@@ -568,7 +570,7 @@ def _build_vit_b_16():
         block_input = rows[pos[ln_1] - 1].name
         by_name[prefix + "dropout"].consumes.append(block_input)
         by_name[prefix + "mlp.4"].consumes.append(prefix + "dropout")
-    _check_weights(model, rows, "vit_b_16")
+    _check_weights(model, rows, arch)
 
     def groups(r: list[ModuleRow]) -> list[_Group]:
         index = {row.name: i for i, row in enumerate(r)}
@@ -646,6 +648,8 @@ _DESCRIPTIONS = {
         "300x300 RGB input, backbone + heads linearized as a chain"
     ),
     "vit_b_16": "ViT-B/16 (torchvision.models.vit_b_16), 224x224 RGB input",
+    "vit_l_16": "ViT-L/16 (torchvision.models.vit_l_16), 224x224 RGB input",
+    "vit_h_14": "ViT-H/14 (torchvision.models.vit_h_14, weights=None: image_size 224), 224x224 RGB input",
     "alexnet_ee": (
         "AlexNet with one BranchyNet-style early exit after the conv2 block "
         "(2 conv + 1 fc), exit probability 0.656, 224x224 RGB input"
@@ -682,6 +686,15 @@ _NOTES = {
         "class-token concat and position-embedding add are not counted as FLOP; the "
         "residual inputs are carried in carry_elems at module level."
     ),
+    "vit_l_16": (
+        "Same rules as vit_b_16. Major level: patch_embed, embed, encoder_0..encoder_23, "
+        "ln, head = 28."
+    ),
+    "vit_h_14": (
+        "Same rules as vit_b_16; torchvision's vit_h_14 without weights uses a 224x224 "
+        "input (16x16 patches of 14 pixels). Major level: patch_embed, embed, "
+        "encoder_0..encoder_31, ln, head = 36."
+    ),
     "alexnet_ee": (
         "Exit branch exit1.* (Conv2d(192,64,3,p=1)+ReLU, Conv2d(64,32,3,p=1)+ReLU, "
         "Flatten, Linear(5408,1000)) follows the conv2 block; branch rows carry the "
@@ -695,6 +708,8 @@ _BUILDERS: dict[str, Callable[[], tuple[list[ModuleRow], Callable]]] = {
     "vgg16": lambda: _build_vgg("vgg16"),
     "ssd300": _build_ssd300,
     "vit_b_16": _build_vit_b_16,
+    "vit_l_16": lambda: _build_vit_b_16("vit_l_16"),
+    "vit_h_14": lambda: _build_vit_b_16("vit_h_14"),
     "alexnet_ee": _build_alexnet_ee,
 }
 

@@ -1,0 +1,187 @@
+"""Component tier: the throughput objective (issue 14) against brute force.
+
+Random small chains on random devices (one of them possibly a CIM accelerator), every
+assignment enumerated and scored by :func:`layerplan.stream.evaluate` (the plain-Python
+definition of the pipelined steady state): the ILP's optimal cycle, and with a > 0 the
+DONNA scalarization, equal the enumerated optimum; with and without overlap, with a
+shared NIC, a microbatch, preloading, binding memory caps and CIM crossbar capacity. The
+pipeline DP baseline equals brute force over contiguous stagings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from layerplan.api import solve_scenario
+from layerplan.errors import SolverError
+from layerplan.latency import analytic_params
+from layerplan.oracle import feasible_memory
+from layerplan.stream import DevicePower, StreamOptions, evaluate, pipeline_dp, plans
+
+from conftest import random_scenario
+
+pytestmark = pytest.mark.component
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOLVER = {"name": "highs", "mip_rel_gap": 0.0, "mip_abs_gap": 0.0,
+          "options": {"primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-9}}
+
+args = st.fixed_dictionaries({"seed": st.integers(0, 2**31 - 1), "n_layers": st.integers(1, 4),
+                              "n_devices": st.integers(1, 3)})
+
+
+def stream_scenario(seed, n_layers, n_devices, *, memory="off", cim=False, pins=0):
+    sc = random_scenario(seed, n_layers, n_devices, memory=memory, pins=pins)
+    rng = np.random.default_rng(seed + 1)
+    devs = []
+    total_w = sum(layer.weight_bytes for layer in sc.layers)
+    for i, d in enumerate(sc.devices):
+        d = dataclasses.replace(d, active_power_W=float(rng.uniform(1, 300)), idle_power_W=float(rng.uniform(0, 50)),
+                                comm_power_W=float(rng.uniform(0, 5)))
+        if cim and i == len(sc.devices) - 1 and i > 0:
+            d = dataclasses.replace(d, processor="cim", mac_latency_s=float(10 ** rng.uniform(-13, -10)),
+                                    mac_energy_J=float(10 ** rng.uniform(-12.5, -11)),
+                                    crossbar_capacity_B=float(total_w * rng.uniform(0.2, 0.9) + 1))
+        devs.append(d)
+    return dataclasses.replace(sc, devices=tuple(devs))
+
+
+def brute(params, mode, opts, power, score):
+    best = float("inf")
+    for a in plans(params):
+        if not feasible_memory(params, a):
+            continue
+        best = min(best, score(evaluate(params, a, mode=mode, opts=opts, power=power)))
+    return best
+
+
+OPTION_SETS = [
+    {},
+    {"overlap": False},
+    {"overlap": False, "stage_comm": "send"},
+    {"nic": "shared"},
+    {"microbatch": 4},
+    {"overlap": False, "nic": "shared", "weight_load": False},
+]
+
+
+@pytest.mark.parametrize("objopts", OPTION_SETS, ids=str)
+@pytest.mark.parametrize("form", ["base", "preload"])
+@SETTINGS
+@given(a=args, memory=st.sampled_from(["off", "binding"]), cim=st.booleans(), pins=st.integers(0, 1))
+def test_min_cycle_equals_enumeration(objopts, form, a, memory, cim, pins):
+    sc = stream_scenario(**a, memory=memory, cim=cim, pins=pins)
+    params = analytic_params(sc)
+    opts = StreamOptions(**objopts)
+    best = brute(params, form, opts, None, lambda m: m.cycle_s)
+    obj = {"name": "throughput", **objopts}
+    if best == float("inf"):
+        with pytest.raises(SolverError, match="infeasible"):
+            solve_scenario(sc, formulation={form: {}}, objective=obj, solver=SOLVER)
+        return
+    res = solve_scenario(sc, formulation={form: {}}, objective=obj, solver=SOLVER)
+    assert math.isclose(res["objective"], best, rel_tol=1e-6, abs_tol=1e-12)
+    tp = res["throughput"]
+    # the report is the plan's own evaluation, and it is what the model says
+    assert math.isclose(tp["bottleneck_s"], best, rel_tol=1e-6, abs_tol=1e-12)
+    assert math.isclose(tp["model_cycle_s"], tp["bottleneck_s"], rel_tol=1e-6, abs_tol=1e-12)
+    assert math.isclose(tp["throughput_per_s"] * tp["bottleneck_s"], 1.0, rel_tol=1e-9) or best == 0
+    kind, name = tp["bottleneck"].split(":", 1)
+    table = {"device": tp["stage_s"], "link": tp["link_s"], "nic": tp["nic_s"]}[kind]
+    assert math.isclose(table[name], tp["bottleneck_s"], rel_tol=1e-9, abs_tol=1e-15)
+
+
+@pytest.mark.parametrize("objopts", [{}, {"overlap": False}, {"idle_unused": True}], ids=str)
+@SETTINGS
+@given(a=args, memory=st.sampled_from(["off", "binding"]), cim=st.booleans(),
+       weight=st.sampled_from([0.3, 0.7, 1.0]), tier=st.booleans())
+def test_donna_scalarization_equals_enumeration(objopts, a, memory, cim, weight, tier):
+    sc = stream_scenario(**a, memory=memory, cim=cim)
+    params = analytic_params(sc)
+    opts = StreamOptions(**objopts)
+    power = DevicePower.from_scenario(sc)
+    w = {"edge": 2.0, "cloud": 0.5} if tier else {}
+    wd = {d.name: w.get(d.device_class, 1.0) for d in sc.devices}
+    tref, eref = 0.01, 0.5
+    best = brute(params, "preload", opts, power,
+                 lambda m: (1 - weight) * m.cycle_s / tref + weight * m.weighted_energy_J(wd) / eref)
+    obj = {"name": "throughput", **objopts, "energy_weight": weight, "cycle_ref_s": tref, "energy_ref_J": eref,
+           "energy_weights": w or None}
+    if best == float("inf"):
+        return
+    res = solve_scenario(sc, formulation={"preload": {}}, objective=obj, solver=SOLVER)
+    assert math.isclose(res["objective"], best, rel_tol=1e-6, abs_tol=1e-9)
+    tp = res["throughput"]
+    val = (1 - weight) * tp["bottleneck_s"] / tref + weight * tp["weighted_energy_J"] / eref
+    assert math.isclose(val, best, rel_tol=1e-6, abs_tol=1e-9)
+
+
+@SETTINGS
+@given(a=args, cap=st.floats(0.3, 3.0))
+def test_latency_cap_composes(a, cap):
+    """min tau subject to the single-inference latency cap == enumeration with both."""
+    from layerplan.latency import plan_latency_s
+
+    sc = stream_scenario(**a)
+    params = analytic_params(sc)
+    lat0 = min(plan_latency_s(params, p, preload=False)["total"] for p in plans(params))
+    T = lat0 * cap
+    best = float("inf")
+    for p in plans(params):
+        if plan_latency_s(params, p, preload=False)["total"] <= T * (1 + 1e-9):
+            best = min(best, evaluate(params, p).cycle_s)
+    if best == float("inf"):
+        return
+    res = solve_scenario(sc, formulation={"base": {}}, objective={"name": "throughput"},
+                         constraints={"latency_cap": {"max_latency_s": T * (1 + 1e-9)}}, solver=SOLVER)
+    assert math.isclose(res["objective"], best, rel_tol=1e-6, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("objopts", OPTION_SETS, ids=str)
+@pytest.mark.parametrize("mode", ["base", "preload"])
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_layers=st.integers(1, 6), n_devices=st.integers(1, 4),
+       memory=st.sampled_from(["off", "binding"]), pins=st.integers(0, 1))
+def test_pipeline_dp_equals_contiguous_enumeration(objopts, mode, seed, n_layers, n_devices, memory, pins):
+    sc = stream_scenario(seed, n_layers, n_devices, memory=memory, pins=pins)
+    params = analytic_params(sc)
+    opts = StreamOptions(**objopts)
+    best = float("inf")
+    for a in plans(params, single_entry=True):
+        if feasible_memory(params, a):
+            best = min(best, evaluate(params, a, mode=mode, opts=opts).cycle_s)
+    val, plan = pipeline_dp(params, mode=mode, opts=opts)
+    if best == float("inf"):
+        assert plan is None
+        return
+    assert math.isclose(val, best, rel_tol=1e-9, abs_tol=1e-15)
+    assert math.isclose(evaluate(params, plan, mode=mode, opts=opts).cycle_s, val, rel_tol=1e-9, abs_tol=1e-15)
+    # a contiguous staging is one plan among all: the ILP optimum is never worse
+    ilp = brute(params, mode, opts, None, lambda m: m.cycle_s)
+    assert ilp <= val * (1 + 1e-9)
+
+
+def test_cim_keeps_weights_resident_and_caps_them():
+    """A CIM device: t^w = 0, t^c = MAC x mac_latency, memory = crossbar capacity (unit numbers)."""
+    sc = stream_scenario(3, 3, 2, cim=True)
+    params = analytic_params(sc)
+    cim = sc.devices[1]
+    k = 1
+    assert np.all(params.weight_s[:, k] == 0)
+    np.testing.assert_allclose(params.compute_s[:, k], params.flop / 2 * cim.mac_latency_s)
+    assert params.memory_B[k] == min(cim.memory_B, cim.crossbar_capacity_B)
+    power = DevicePower.from_scenario(sc)
+    a = [params.pinned.get(l, k) for l in range(params.n_layers)]
+    m = evaluate(params, a, power=power)
+    macs = sum(params.flop[l] / 2 for l in range(params.n_layers) if a[l] == k)
+    # compute energy of the CIM device is MAC x mac_energy_J exactly (plus idle and NIC terms)
+    internal = sum(params.comm_s[l, k, k] for l in range(params.n_layers - 1) if a[l] == a[l + 1] == k)
+    comm = m.nic_s[cim.name]
+    expect = macs * cim.mac_energy_J + power.active_W[cim.name] * internal + cim.comm_power_W * comm \
+        + cim.idle_power_W * (m.cycle_s - m.stage_s[cim.name])
+    assert math.isclose(m.energy_J[cim.name], expect, rel_tol=1e-9)
