@@ -197,12 +197,13 @@ def _stream_fields(record: Mapping, source: str, where: str) -> dict:
         "comm_power_W": _q(record, "comm_power", "W", source, where, required=False, default=0.0, allow_zero=True),
         "mac_latency_s": _q(record, "mac_latency", "s", source, where, required=False),
         "mac_energy_J": _q(record, "mac_energy", "J", source, where, required=False),
-        "crossbar_capacity_B": _q(record, "crossbar_capacity", "B", source, where, required=False),
+        "crossbar_weights": (_number(record, "crossbar_weights", source, where=f"{where}.", positive=True)
+                             if record.get("crossbar_weights") not in (None, "") else None),
     }
     if proc == "cim":
-        for key in ("mac_latency_s", "mac_energy_J", "crossbar_capacity_B"):
+        for key in ("mac_latency_s", "mac_energy_J", "crossbar_weights"):
             if out[key] is None:
-                raise DataError("missing (a CIM device needs mac_latency, mac_energy and crossbar_capacity)",
+                raise DataError("missing (a CIM device needs mac_latency, mac_energy and crossbar_weights)",
                                 source=source, field=f"{where}.{key}")
     return out
 

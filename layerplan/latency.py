@@ -69,7 +69,8 @@ def analytic_params(scenario: Scenario) -> LatencyParams:
         if getattr(d, "processor", "cpu") == "cim":  # docs/throughput.md: resident crossbar weights
             compute_s[:, i] = flop / 2.0 * d.mac_latency_s  # MAC = FLOP / 2, per-MAC latency
             weight_s[:, i] = 0.0  # weights stay in the crossbars: no load per inference
-            memory_B[i] = min(memory_B[i], d.crossbar_capacity_B)  # Eq. (5.2) with M_d = crossbar capacity
+            alpha = max((layer.alpha_B for layer in layers if layer.pseudo is None), default=4.0)
+            memory_B[i] = min(memory_B[i], d.crossbar_weights * alpha)  # Eq. (5.2), M_d = crossbar capacity (B)
     dev_index = {d.name: i for i, d in enumerate(devs)}
     lay_index = {layer.name: i for i, layer in enumerate(layers)}
     pinned = {lay_index[ln]: dev_index[dn] for ln, dn in scenario.pinned.items()}

@@ -20,7 +20,7 @@ from layerplan.errors import DataError
 
 DEVICE_CLASSES = ("edge", "hub", "cloud")
 #: Processor kinds of a device (issue 14, docs/throughput.md): a CIM device keeps its
-#: weights resident in ReRAM crossbars (no weight loads; capacity = crossbar_capacity_B).
+#: weights resident in ReRAM crossbars (no weight loads; capacity = crossbar_weights weights).
 PROCESSORS = ("cpu", "gpu", "cim")
 PSEUDO_KINDS = ("source", "preprocess", "destination")
 
@@ -130,7 +130,7 @@ class Device:
     comm_power_W: float = 0.0  # NIC power while sending or receiving
     mac_latency_s: float | None = None  # CIM: effective time per MAC (t^c = MAC x this)
     mac_energy_J: float | None = None  # CIM: energy per MAC
-    crossbar_capacity_B: float | None = None  # CIM: weight bytes the crossbars hold
+    crossbar_weights: float | None = None  # CIM: number of weights the crossbars hold
 
 
 @dataclass(frozen=True)

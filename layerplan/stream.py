@@ -359,3 +359,73 @@ def pipeline_dp(params: LatencyParams, *, mode: str = "base", opts: StreamOption
                             a[R[pos]] = order[m]
                     best, best_plan = val, list(a)
     return best, best_plan
+
+
+# --------------------------------------------------------------------------- baselines
+
+TIERS = ("edge", "hub", "cloud")
+
+
+def single_device_plan(params: LatencyParams, d: int) -> list[int] | None:
+    """Every real layer (and every unpinned pseudo layer) on device d; None if a pin forbids it."""
+    a = [params.pinned.get(l, d) for l in range(params.n_layers)]
+    if any(params.pseudo[l] is None and a[l] != d for l in range(params.n_layers)):
+        return None
+    return a
+
+
+def offload_plans(scenario, params: LatencyParams, *, mode: str, opts: StreamOptions, power: DevicePower | None,
+                  memory: bool = True) -> dict[str, tuple[float, list[int], StreamMetrics]]:
+    """Naive full offloading: for each device, every real layer on it (pinned pseudo layers
+    stay where they are); key = device name. Plans that do not fit in memory are left out."""
+    from layerplan.oracle import feasible_memory
+
+    out = {}
+    for d in range(params.n_devices):
+        a = single_device_plan(params, d)
+        if a is None or (memory and not feasible_memory(params, a)):
+            continue
+        m = evaluate(params, a, mode=mode, opts=opts, power=power)
+        out[params.devices[d]] = (m.cycle_s, a, m)
+    return out
+
+
+def stream_baseline(scenario, params: LatencyParams, cfg: Mapping[str, Any], formulations: Sequence[str]):
+    """``baseline=pipeline_dp`` (contiguous stages by DP) or ``baseline=offload`` (every real
+    layer on the best device of a tier, a processor kind, or any device). Returns
+    (cycle, plan, model_size, extra record fields)."""
+    from layerplan.errors import SolverError
+
+    name = cfg.get("name")
+    mode = "bundles" if params.bundles is not None else ("preload" if "preload" in formulations else "base")
+    keys = ("overlap", "stage_comm", "nic", "microbatch", "weight_load", "idle_unused")
+    opts = StreamOptions(**{k: cfg[k] for k in keys if cfg.get(k) is not None}).check()
+    power = DevicePower.from_scenario(scenario)
+    if name == "pipeline_dp":
+        best, plan = pipeline_dp(params, mode=mode, opts=opts, memory=bool(cfg.get("memory", True)))
+        size = {"plans": None, "method": "dynamic programming over device orders and cuts"}
+        per = {}
+    else:
+        target = str(cfg.get("target") or "any")
+        cands = offload_plans(scenario, params, mode=mode, opts=opts, power=power, memory=bool(cfg.get("memory", True)))
+        by = {d.name: d for d in scenario.devices}
+        ok = {n: v for n, v in cands.items()
+              if target == "any" or by[n].device_class == target or by[n].processor == target or n == target}
+        if target != "any" and target not in TIERS + ("cpu", "gpu", "cim") and target not in by:
+            raise ConfigError(f"unknown target {target!r} (tiers {', '.join(TIERS)}, processors cpu, gpu, cim, "
+                              "a device name, or any)", field="baseline.target")
+        per = {n: v[0] for n, v in ok.items()}
+        if not ok:
+            best, plan = float("inf"), None
+        else:
+            n = min(ok, key=lambda k: ok[k][0])
+            best, plan = ok[n][0], ok[n][1]
+        size = {"plans": len(cands)}
+    if plan is None:
+        raise SolverError(f"no feasible plan for baseline {name!r} (memory or pinned layers)", source="baseline",
+                          field="status")
+    m = evaluate(params, plan, mode=mode, opts=opts, power=power)
+    extra = {"throughput": {"mode": mode, **m.as_dict()}}
+    if name == "offload":
+        extra["offload_cycle_s"] = per
+    return best, plan, size, extra

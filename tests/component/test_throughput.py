@@ -46,7 +46,7 @@ def stream_scenario(seed, n_layers, n_devices, *, memory="off", cim=False, pins=
         if cim and i == len(sc.devices) - 1 and i > 0:
             d = dataclasses.replace(d, processor="cim", mac_latency_s=float(10 ** rng.uniform(-13, -10)),
                                     mac_energy_J=float(10 ** rng.uniform(-12.5, -11)),
-                                    crossbar_capacity_B=float(total_w * rng.uniform(0.2, 0.9) + 1))
+                                    crossbar_weights=float((total_w * rng.uniform(0.2, 0.9) + 1) / 4))
         devs.append(d)
     return dataclasses.replace(sc, devices=tuple(devs))
 
@@ -174,7 +174,7 @@ def test_cim_keeps_weights_resident_and_caps_them():
     k = 1
     assert np.all(params.weight_s[:, k] == 0)
     np.testing.assert_allclose(params.compute_s[:, k], params.flop / 2 * cim.mac_latency_s)
-    assert params.memory_B[k] == min(cim.memory_B, cim.crossbar_capacity_B)
+    assert params.memory_B[k] == min(cim.memory_B, cim.crossbar_weights * 4)
     power = DevicePower.from_scenario(sc)
     a = [params.pinned.get(l, k) for l in range(params.n_layers)]
     m = evaluate(params, a, power=power)
