@@ -185,3 +185,54 @@ def test_cim_keeps_weights_resident_and_caps_them():
     expect = macs * cim.mac_energy_J + power.active_W[cim.name] * internal + cim.comm_power_W * comm \
         + cim.idle_power_W * (m.cycle_s - m.stage_s[cim.name])
     assert math.isclose(m.energy_J[cim.name], expect, rel_tol=1e-9)
+
+
+def _with_bundles(sc, seed, n_freq=1):
+    """Analytic parameters plus a random bundle profile (latency and energy) for every bundle."""
+    from layerplan.profiles import BundleLatency
+
+    params = analytic_params(sc)
+    rng = np.random.default_rng(seed + 7)
+    real = [l for l, kind in enumerate(params.pseudo) if kind is None]
+    freqs = [[f"{k + 1}e+09" for k in range(n_freq)] for _ in range(params.n_devices)]
+    lat, energy = {}, {}
+    for a in range(len(real)):
+        for b in range(a, len(real)):
+            for d in range(params.n_devices):
+                for f in range(n_freq):
+                    t = float(rng.uniform(0.5, 1.0) * (b - a + 1) * 10 ** rng.uniform(-3, -1) / (f + 1))
+                    lat[(real[a], real[b], d, f)] = t
+                    energy[(real[a], real[b], d, f)] = t * float(rng.uniform(1, 20)) * (f + 1)
+    params.bundles = BundleLatency(real, lat, energy, list(params.devices), freqs, True)
+    return params
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(a=args, weight=st.sampled_from([0.0, 0.5]), overlap=st.booleans())
+def test_dime_freddi_compose(a, weight, overlap):
+    """With DIME (MBS = L: one bundle per device) the cycle is the bundle profiles' stage
+    time; with FreDDI the energy devices' E^c + E^x come from Eqs. (8.3)-(8.4)."""
+    from layerplan.api import solve_built
+    from layerplan.build import build_model, compose
+    from layerplan.results import collect
+
+    sc = stream_scenario(**a)
+    params = _with_bundles(sc, a["seed"])
+    opts = StreamOptions(overlap=overlap)
+    power = DevicePower.from_scenario(sc)
+    edge = [d.name for d in sc.devices if d.device_class == "edge"]
+    tref, eref = 0.01, 0.5
+
+    def score(m):
+        return m.cycle_s if weight == 0 else (1 - weight) * m.cycle_s / tref + weight * m.weighted_energy_J() / eref
+
+    best = float("inf")
+    for pl in plans(params, single_entry=True):
+        if feasible_memory(params, pl):
+            best = min(best, score(evaluate(params, pl, mode="bundles", opts=opts, power=power, freddi_devices=edge)))
+    obj = {"name": "throughput", "overlap": overlap, "energy_weight": weight, "cycle_ref_s": tref, "energy_ref_J": eref}
+    comp = compose({"dime": {}, "freddi": {}}, None, obj)
+    built = build_model(sc, params, comp)
+    res = collect(built, solve_built(built, SOLVER))
+    assert math.isclose(res["objective"], best, rel_tol=1e-6, abs_tol=1e-12)
+    assert res["throughput"]["mode"] == "bundles"
