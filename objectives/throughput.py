@@ -57,6 +57,13 @@ def _fraction(value):
     return v
 
 
+def _weight_list(value):
+    vals = [_fraction(v) for v in (value or [])]
+    if not vals:
+        raise ValueError("front_weights must list at least one a in [0, 1]")
+    return tuple(vals)
+
+
 def stream_mode(ctx: ModelContext) -> str:
     if "bundles" in ctx.shared:
         return "bundles"
@@ -119,6 +126,18 @@ class ThroughputObjectiveData(ContributionData):
                                               description="epsilon constraint tau <= max_cycle_s (optional)"))
     CONFIG.declare("max_energy_J", ConfigValue(default=None, domain=NonNegativeFloat,
                                                description="epsilon constraint sum_d w_d E_d <= max_energy_J (optional)"))
+    CONFIG.declare("front", ConfigValue(default="none", domain=In(["none", "exact", "scalarized", "both"]),
+                                        description="also compute the exact epsilon-constraint front and/or DONNA's "
+                                                    "scalarized points (report: front, scalarized)"))
+    CONFIG.declare("front_weights", ConfigValue(default=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0), domain=_weight_list,
+                                                description="values of a for the scalarized points"))
+    CONFIG.declare("front_max_points", ConfigValue(default=50, domain=PositiveInt,
+                                                   description="stop the exact front after this many points"))
+    CONFIG.declare("front_delta_rel", ConfigValue(default=1e-6, domain=PositiveFloat,
+                                                  description="epsilon step below the last cycle, relative"))
+    CONFIG.declare("front_delta_abs", ConfigValue(default=1e-7, domain=PositiveFloat,
+                                                  description="epsilon step floor, s (above the solver's feasibility "
+                                                              "tolerance)"))
 
     def options(self) -> StreamOptions:
         c = self.config
@@ -184,29 +203,44 @@ class ThroughputObjectiveData(ContributionData):
             self.cycle_nic_Constraint = pyo.Constraint(base.DEVICES, rule=lambda b, d: b.cycle_s >= b.nic_s[d],
                                                        doc="tau >= N_d (shared NIC)")
         a = float(self.config.energy_weight)
-        self.has_energy = a > 0 or self.config.with_energy or self.config.max_energy_J is not None
+        front = self.config.front != "none"
+        self.has_energy = a > 0 or self.config.with_energy or self.config.max_energy_J is not None or front
         self.power = DevicePower.from_scenario(ctx.scenario)
         self.freddi_devices = list(ctx.shared.get("energy_devices") or []) if "freddi" in ctx.formulations else []
         weights = {d: self.device_weight(ctx, d) for d in p.devices}
         self.weights = weights
         if self.has_energy:
             self._build_energy(ctx, sent, recv, M)
-        if self.config.max_cycle_s is not None:
-            self.max_cycle_s = pyo.Param(mutable=True, initialize=self.config.max_cycle_s, doc="epsilon on tau, s")
+        if self.config.max_cycle_s is not None or front:
+            self.max_cycle_s = pyo.Param(mutable=True, initialize=self.config.max_cycle_s or M, doc="epsilon on tau, s")
             self.cycle_cap_Constraint = pyo.Constraint(expr=self.cycle_s <= self.max_cycle_s, doc="tau <= max_cycle_s")
-        if self.config.max_energy_J is not None:
-            self.max_energy_J = pyo.Param(mutable=True, initialize=self.config.max_energy_J, doc="epsilon on energy, J")
+            if self.config.max_cycle_s is None:
+                self.cycle_cap_Constraint.deactivate()
+        if self.config.max_energy_J is not None or front:
+            self.max_energy_J = pyo.Param(mutable=True, initialize=self.config.max_energy_J or 0.0,
+                                          doc="epsilon on energy, J")
             self.energy_cap_Constraint = pyo.Constraint(expr=self.weighted_energy_J <= self.max_energy_J,
                                                         doc="sum_d w_d E_d <= max_energy_J")
-        if a > 0:
+            if self.config.max_energy_J is None:
+                self.energy_cap_Constraint.deactivate()
+        if a > 0 or front:
             tref, eref = self.config.cycle_ref_s, self.config.energy_ref_J
             if tref is None or eref is None:
                 t0, e0 = single_device_refs(p, self.mode, opts, self.power, weights, self.freddi_devices)
                 tref, eref = tref or t0, eref or e0
             self.cycle_ref, self.energy_ref = float(tref), float(eref)
+            self.energy_weight = pyo.Param(mutable=True, initialize=a, doc="DONNA's a (mutable for the front sweep)")
             self.Objective = pyo.Objective(
-                expr=(1 - a) * self.cycle_s / self.cycle_ref + a * self.weighted_energy_J / self.energy_ref,
+                expr=(1 - self.energy_weight) * self.cycle_s / self.cycle_ref
+                + self.energy_weight * self.weighted_energy_J / self.energy_ref,
                 sense=pyo.minimize, doc="min (1 - a) tau / tau_ref + a sum_d w_d E_d / E_ref (DONNA)")
+            if front:
+                self.front_energy_Objective = pyo.Objective(expr=self.weighted_energy_J, sense=pyo.minimize,
+                                                            doc="min sum_d w_d E_d (epsilon-constraint step)")
+                self.front_cycle_Objective = pyo.Objective(expr=self.cycle_s, sense=pyo.minimize,
+                                                           doc="min tau (lexicographic step)")
+                self.front_energy_Objective.deactivate()
+                self.front_cycle_Objective.deactivate()
         else:
             self.cycle_ref = self.energy_ref = None
             self.Objective = pyo.Objective(expr=self.cycle_s, sense=pyo.minimize, doc="min tau (max throughput)")
@@ -259,6 +293,112 @@ class ThroughputObjectiveData(ContributionData):
         self.weighted_energy_J = pyo.Expression(expr=sum(self.weights[d] * self.energy_J[d] for d in base.DEVICES),
                                                 doc="sum_d w_d E_d, J per inference")
 
+    # -- the exact front and the scalarized points ------------------------------------
+    def solve_model(self, ctx: ModelContext, solve_once):
+        """With ``front``: the exact (tau, energy) front by epsilon constraints, lexicographic
+        at each step (min E s.t. tau <= eps, then min tau s.t. E <= E*), and the scalarized
+        points for each a of ``front_weights``; then the configured objective is solved again,
+        so the loaded plan is the configured one. Without ``front``: one solve."""
+        if self.config.front == "none":
+            return solve_once()
+        from layerplan.errors import SolverError
+
+        def attempt():
+            try:
+                return solve_once()
+            except SolverError as exc:
+                if "infeasible" in str(exc):
+                    return None
+                raise
+
+        total = 0.0
+        self.front_points, self.scalarized_points = [], []
+        objs = (self.Objective, self.front_energy_Objective, self.front_cycle_Objective)
+        caps = (self.cycle_cap_Constraint, self.energy_cap_Constraint)
+        saved_caps = [c.active for c in caps]
+        if self.config.front in ("exact", "both"):
+            for o in objs:
+                o.deactivate()
+            self.energy_cap_Constraint.deactivate()
+            if self.config.max_cycle_s is None:
+                self.cycle_cap_Constraint.deactivate()
+            delta_rel = float(self.config.front_delta_rel)
+            delta = float(self.config.front_delta_abs)
+            while len(self.front_points) < self.config.front_max_points:
+                self.front_energy_Objective.activate()
+                sol = attempt()
+                self.front_energy_Objective.deactivate()
+                if sol is None:
+                    break
+                total += sol.solve_s
+                e_star = float(pyo.value(self.weighted_energy_J))
+                self.max_energy_J = e_star + 1e-9 * max(abs(e_star), 1e-12)
+                self.energy_cap_Constraint.activate()
+                self.front_cycle_Objective.activate()
+                sol = attempt()
+                self.front_cycle_Objective.deactivate()
+                self.energy_cap_Constraint.deactivate()
+                if sol is None:  # numerically the first step's plan itself
+                    break
+                total += sol.solve_s
+                point = self._point(ctx)
+                if self.front_points and point["cycle_s"] >= self.front_points[-1]["cycle_s"] - 0.5 * delta:
+                    # the solver's feasibility tolerance let the previous plan through: widen the step
+                    delta *= 10
+                    if delta > 1e-3 * self.front_points[-1]["cycle_s"]:
+                        break
+                    self.max_cycle_s = self.front_points[-1]["cycle_s"] - delta
+                    continue
+                self.front_points.append(point)
+                delta = max(delta_rel * point["cycle_s"], float(self.config.front_delta_abs))
+                self.max_cycle_s = point["cycle_s"] - delta
+                self.cycle_cap_Constraint.activate()
+            self.front_points.sort(key=lambda q: q["cycle_s"])
+        if self.config.front in ("scalarized", "both"):
+            for o in objs:
+                o.deactivate()
+            for c in caps:
+                c.deactivate()
+            self.Objective.activate()
+            for w in self.config.front_weights:
+                self.energy_weight = float(w)
+                sol = attempt()
+                if sol is None:
+                    continue
+                total += sol.solve_s
+                self.scalarized_points.append({"energy_weight": float(w), **self._point(ctx)})
+        # restore the configured problem and solve it (the loaded plan is the configured one)
+        for o in objs:
+            o.deactivate()
+        self.Objective.activate()
+        self.energy_weight = float(self.config.energy_weight)
+        if self.config.max_cycle_s is not None:
+            self.max_cycle_s = self.config.max_cycle_s
+        if self.config.max_energy_J is not None:
+            self.max_energy_J = self.config.max_energy_J
+        for c, was in zip(caps, saved_caps):
+            c.activate() if was else c.deactivate()
+        sol = solve_once()
+        sol.solve_s += total
+        sol.extra["front_points"] = len(self.front_points)
+        return sol
+
+    def _point(self, ctx: ModelContext) -> dict:
+        m = self.evaluate(ctx)
+        p = ctx.params
+        a = ctx.base.assignment()
+        layers: dict[str, list[str]] = {}
+        for l, d in enumerate(a):
+            if p.pseudo[l] is None:
+                layers.setdefault(p.devices[d], []).append(p.layers[l])
+        classes = dict(zip(p.devices, p.device_classes)) if p.device_classes else {}
+        return {"cycle_s": m.cycle_s, "throughput_per_s": m.throughput_per_s, "energy_J": m.weighted_energy_J(self.weights),
+                "energy_by_device_J": dict(m.energy_J), "bottleneck": m.bottleneck,
+                "edge_tier_energy_J": sum(e for d, e in m.energy_J.items() if classes.get(d) == "edge"),
+                "model_cycle_s": float(pyo.value(self.cycle_s)),
+                "model_energy_J": float(pyo.value(self.weighted_energy_J)),
+                "layers_by_device": layers, "assignment": [p.devices[d] for d in a]}
+
     def describe(self) -> str:
         parts = []
         if self.config.max_cycle_s is not None:
@@ -291,4 +431,16 @@ class ThroughputObjectiveData(ContributionData):
         out["weighted_energy_J"] = m.weighted_energy_J(self.weights)
         out["energy_weight"] = float(self.config.energy_weight)
         out["cycle_ref_s"], out["energy_ref_J"] = self.cycle_ref, self.energy_ref
+        if self.config.front != "none":
+            from layerplan.stream import offload_plans
+
+            out["front"] = getattr(self, "front_points", [])
+            out["scalarized"] = getattr(self, "scalarized_points", [])
+            base = {}
+            for name, (cyc, _a, mm) in offload_plans(ctx.scenario, p, mode=self.mode, opts=self.options(),
+                                                       power=self.power).items():
+                base[name] = {"cycle_s": cyc, "energy_J": mm.weighted_energy_J(self.weights),
+                              "energy_by_device_J": dict(mm.energy_J),
+                              "edge_tier_energy_J": sum(e for d, e in mm.energy_J.items() if classes.get(d) == "edge")}
+            out["single_device"] = base
         return out

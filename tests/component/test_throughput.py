@@ -236,3 +236,55 @@ def test_dime_freddi_compose(a, weight, overlap):
     res = collect(built, solve_built(built, SOLVER))
     assert math.isclose(res["objective"], best, rel_tol=1e-6, abs_tol=1e-12)
     assert res["throughput"]["mode"] == "bundles"
+
+
+def _nondominated(pairs, rel=1e-7):
+    pts = sorted(set(pairs))
+    out = []
+    for t, e in pts:
+        if any(t2 <= t * (1 + rel) + 1e-15 and e2 <= e * (1 + rel) + 1e-15 and (t2, e2) != (t, e) and
+               (t2 < t * (1 - rel) or e2 < e * (1 - rel)) for t2, e2 in pts):
+            continue
+        if out and math.isclose(out[-1][0], t, rel_tol=rel) and math.isclose(out[-1][1], e, rel_tol=rel):
+            continue
+        out.append((t, e))
+    return out
+
+
+FRONT_SOLVER = {**SOLVER, "options": {"primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-9}}
+
+
+@pytest.mark.slow
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(a=st.fixed_dictionaries({"seed": st.integers(0, 2**31 - 1), "n_layers": st.integers(2, 4),
+                                "n_devices": st.integers(2, 3)}), cim=st.booleans(), overlap=st.booleans())
+def test_exact_front_equals_enumeration(a, cim, overlap):
+    """Every front point is non-dominated, and the front is the enumerated non-dominated set;
+    each scalarized point lies on it."""
+    sc = stream_scenario(**a, cim=cim, memory="binding")
+    params = analytic_params(sc)
+    opts = StreamOptions(overlap=overlap)
+    power = DevicePower.from_scenario(sc)
+    pairs = []
+    for pl in plans(params):
+        if feasible_memory(params, pl):
+            m = evaluate(params, pl, mode="preload", opts=opts, power=power)
+            pairs.append((m.cycle_s, m.weighted_energy_J()))
+    if not pairs:
+        return
+    expect = _nondominated(pairs)
+    res = solve_scenario(sc, formulation={"preload": {}}, solver=FRONT_SOLVER,
+                         objective={"name": "throughput", "overlap": overlap, "front": "both",
+                                    "front_delta_abs": 1e-12, "front_delta_rel": 1e-6})
+    front = [(q["cycle_s"], q["energy_J"]) for q in res["throughput"]["front"]]
+    assert len(front) == len(expect), (front, expect)
+    for (t, e), (t2, e2) in zip(front, expect):
+        assert math.isclose(t, t2, rel_tol=1e-6) and math.isclose(e, e2, rel_tol=1e-6)
+    for t, e in front:  # non-dominated among all plans
+        assert not any(t2 < t * (1 - 1e-6) and e2 < e * (1 - 1e-6) for t2, e2 in pairs)
+    for q in res["throughput"]["scalarized"]:
+        t, e = q["cycle_s"], q["energy_J"]
+        if 0 < q["energy_weight"] < 1:  # positive weights: a Pareto-optimal plan, on the front
+            assert any(math.isclose(t, t2, rel_tol=1e-6) and math.isclose(e, e2, rel_tol=1e-6) for t2, e2 in front)
+        else:  # a = 0 or 1 may pick a weakly dominated twin, never a strictly dominated plan
+            assert not any(t2 < t * (1 - 1e-6) and e2 < e * (1 - 1e-6) for t2, e2 in pairs)
