@@ -32,7 +32,7 @@ from pyomo.common.config import Bool, ConfigDict, ConfigValue, In, NonNegativeFl
 from pyomo.core.base.block import declare_custom_block
 
 from layerplan.contribution import ContributionData, ModelContext
-from layerplan.errors import ConfigError
+from layerplan.errors import ConfigError, DataError
 from layerplan.registry import objectives
 from layerplan.stream import DevicePower, StreamOptions, evaluate
 
@@ -83,7 +83,7 @@ def single_device_refs(params, mode, opts, power, weights, freddi_devices):
             continue
         try:
             m = evaluate(params, a, mode=mode, opts=opts, power=power, freddi_devices=freddi_devices)
-        except Exception:  # a device without a profile for the whole chain
+        except DataError:  # a device without a profile for the whole chain
             continue
         taus.append(m.cycle_s)
         energies.append(m.weighted_energy_J(weights))
