@@ -102,6 +102,8 @@ def run_baseline(scenario, params: LatencyParams, cfg: Mapping[str, Any], formul
     if name in ("pipeline_dp", "offload"):
         record.update(extra)
         record["objective_name"] = "throughput"
+        record["termination"] = ("dynamic programming" if name == "pipeline_dp" else "enumeration") + \
+            f" (pipeline cycle, {extra['throughput']['mode']} latency model)"
     if params.bundles is not None:
         record["actual_latency_s"] = lat
     return record
