@@ -288,3 +288,23 @@ def test_exact_front_equals_enumeration(a, cim, overlap):
             assert any(math.isclose(t, t2, rel_tol=1e-6) and math.isclose(e, e2, rel_tol=1e-6) for t2, e2 in front)
         else:  # a = 0 or 1 may pick a weakly dominated twin, never a strictly dominated plan
             assert not any(t2 < t * (1 - 1e-6) and e2 < e * (1 - 1e-6) for t2, e2 in pairs)
+
+
+def test_stream_baselines_records():
+    """baseline=pipeline_dp and baseline=offload write the throughput entry; a bad target is one clear error."""
+    from layerplan.baselines import run_baseline
+    from layerplan.errors import ConfigError
+
+    sc = stream_scenario(11, 4, 3)
+    params = analytic_params(sc)
+    dp = run_baseline(sc, params, {"name": "pipeline_dp"}, ["preload"])
+    val, _ = pipeline_dp(params, mode="preload")
+    assert math.isclose(dp["objective"], val) and math.isclose(dp["throughput"]["bottleneck_s"], val)
+    off = run_baseline(sc, params, {"name": "offload", "target": "any"}, ["preload"])
+    singles = [evaluate(params, [params.pinned.get(l, d) for l in range(params.n_layers)], mode="preload").cycle_s
+               for d in range(params.n_devices)
+               if all(params.pinned.get(l, d) == d for l in range(params.n_layers) if params.pseudo[l] is None)]
+    assert math.isclose(off["objective"], min(singles))
+    assert dp["objective"] <= off["objective"] * (1 + 1e-12)  # one device is a contiguous staging too
+    with pytest.raises(ConfigError, match="unknown target"):
+        run_baseline(sc, params, {"name": "offload", "target": "tpu"}, ["preload"])
