@@ -45,3 +45,21 @@ def test_yolo_carries_the_backbone_features():
     assert int(r["b14_upsample"]["carry_elems"]) >= 80 * 80 * 128
     assert int(r["b0_conv"]["carry_elems"]) == 0
     assert int(r["b23_detect"]["carry_elems"]) == 0
+
+
+def test_regenerated_yolo11n_tables_match_shipped(tmp_path):
+    """Needs torch, torchvision and ultralytics (the model is built from its YAML, nothing downloaded)."""
+    import filecmp
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    pytest.importorskip("ultralytics")
+    repo = DNN_DIR.parents[1]
+    env = dict(os.environ, PYTHONPATH=str(repo), YOLO_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-m", "layerplan.tools.layer_tables", "--out", str(tmp_path), "--model",
+                             "yolo11n"], cwd=str(repo), env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for fname in ("yolo11n_major.csv", "yolo11n_module.csv", "yolo11n.yaml"):
+        assert filecmp.cmp(tmp_path / fname, DNN_DIR / fname, shallow=False), fname
