@@ -126,6 +126,9 @@ class ThroughputObjectiveData(ContributionData):
                                               description="epsilon constraint tau <= max_cycle_s (optional)"))
     CONFIG.declare("max_energy_J", ConfigValue(default=None, domain=NonNegativeFloat,
                                                description="epsilon constraint sum_d w_d E_d <= max_energy_J (optional)"))
+    CONFIG.declare("symmetry_breaking", ConfigValue(default=True, domain=Bool,
+                                                    description="order interchangeable devices (identical parameters, "
+                                                                "no pins; base/preload only)"))
     CONFIG.declare("front", ConfigValue(default="none", domain=In(["none", "exact", "scalarized", "both"]),
                                         description="also compute the exact epsilon-constraint front and/or DONNA's "
                                                     "scalarized points (report: front, scalarized)"))
@@ -211,6 +214,18 @@ class ThroughputObjectiveData(ContributionData):
         self.weights = weights
         if self.has_energy:
             self._build_energy(ctx, sent, recv, M)
+        pairs = self.interchangeable_pairs(ctx) if self.config.symmetry_breaking else []
+        if pairs:
+            self.SYMMETRIC = pyo.Set(initialize=pairs, dimen=2, ordered=True,
+                                     doc="(d, e): interchangeable devices, d before e in S_D")
+
+            def sym_rule(b, d, e, l):
+                """e runs layer l only if d runs an earlier layer (relabelling d and e changes no metric)."""
+                earlier = sum(base.x[k, d] for k in base.LAYERS if k < l)
+                return base.x[l, e] <= earlier if l > 0 else base.x[l, e] == 0
+
+            self.symmetry_Constraint = pyo.Constraint(self.SYMMETRIC, base.LAYERS, rule=sym_rule,
+                                                      doc="symmetry breaking between interchangeable devices")
         if self.config.max_cycle_s is not None or front:
             self.max_cycle_s = pyo.Param(mutable=True, initialize=self.config.max_cycle_s or M, doc="epsilon on tau, s")
             self.cycle_cap_Constraint = pyo.Constraint(expr=self.cycle_s <= self.max_cycle_s, doc="tau <= max_cycle_s")
@@ -244,6 +259,54 @@ class ThroughputObjectiveData(ContributionData):
         else:
             self.cycle_ref = self.energy_ref = None
             self.Objective = pyo.Objective(expr=self.cycle_s, sense=pyo.minimize, doc="min tau (max throughput)")
+
+    def interchangeable_pairs(self, ctx: ModelContext) -> list[tuple[str, str]]:
+        """Consecutive pairs (d, e) of devices that no metric can tell apart: the same latency,
+        weight, memory and transfer parameters (to every other device and between themselves),
+        powers, energy weight and tier, and no pinned layer. Only with the analytic model
+        (``base``/``preload``) and no constraint but ``latency_cap``, where relabelling d and e
+        maps every plan to one with the same cycle and energy."""
+        import numpy as np
+
+        p = ctx.params
+        if self.mode == "bundles" or any(k.startswith("constraint:") and k != "constraint:latency_cap"
+                                         for k in ctx.active):
+            return []
+        if set(ctx.formulations) - {"base", "preload"}:
+            return []
+        pinned = set(p.pinned.values())
+        pw = self.power
+        D = p.n_devices
+
+        def same(a: int, b: int) -> bool:
+            na, nb = p.devices[a], p.devices[b]
+            if a in pinned or b in pinned:
+                return False
+            if (pw.active_W.get(na), pw.idle_W.get(na), pw.comm_W.get(na)) != \
+                    (pw.active_W.get(nb), pw.idle_W.get(nb), pw.comm_W.get(nb)):
+                return False
+            if self.weights[na] != self.weights[nb] or p.memory_B[a] != p.memory_B[b]:
+                return False
+            if p.device_classes and p.device_classes[a] != p.device_classes[b]:
+                return False
+            if p.radios and p.radios[a] != p.radios[b]:
+                return False
+            if not (np.array_equal(p.compute_s[:, a], p.compute_s[:, b])
+                    and np.array_equal(p.weight_s[:, a], p.weight_s[:, b])):
+                return False
+            tx = p.comm_s
+            others = [e for e in range(D) if e not in (a, b)]
+            return (np.array_equal(tx[:, a, a], tx[:, b, b]) and np.array_equal(tx[:, a, b], tx[:, b, a])
+                    and all(np.array_equal(tx[:, a, e], tx[:, b, e]) and np.array_equal(tx[:, e, a], tx[:, e, b])
+                            for e in others))
+
+        pairs = []
+        for a in range(D):
+            for b in range(a + 1, D):
+                if same(a, b):
+                    pairs.append((p.devices[a], p.devices[b]))
+                    break  # chain a < b < c: consecutive pairs suffice
+        return pairs
 
     def _big_m(self, ctx: ModelContext) -> float:
         """An upper bound of every stage, link and NIC time over all plans."""

@@ -308,3 +308,34 @@ def test_stream_baselines_records():
     assert dp["objective"] <= off["objective"] * (1 + 1e-12)  # one device is a contiguous staging too
     with pytest.raises(ConfigError, match="unknown target"):
         run_baseline(sc, params, {"name": "offload", "target": "tpu"}, ["preload"])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n_layers=st.integers(2, 4), copies=st.integers(2, 3),
+       weight=st.sampled_from([0.0, 0.5]), overlap=st.booleans())
+def test_symmetry_breaking_keeps_the_optimum(seed, n_layers, copies, weight, overlap):
+    """Interchangeable devices get an order (symmetry_Constraint); the optimum is unchanged."""
+    from layerplan.scenario import Network, build_scenario
+
+    base_sc = stream_scenario(seed, n_layers, 2)
+    src, twin = base_sc.devices
+    devs = [src] + [dataclasses.replace(twin, name=f"T{k}") for k in range(copies)]
+    sc = build_scenario(base_sc.dnn, devs, Network(base_sc.network.bandwidth_Bps), source_device=src.name,
+                        destination_device=src.name, capture_shape=(32, 32, 3), preprocess=False)
+    params = analytic_params(sc)
+    opts = StreamOptions(overlap=overlap)
+    power = DevicePower.from_scenario(sc)
+    tref, eref = 0.01, 0.5
+    score = (lambda m: m.cycle_s) if weight == 0 else (
+        lambda m: (1 - weight) * m.cycle_s / tref + weight * m.weighted_energy_J() / eref)
+    best = brute(params, "preload", opts, power, score)
+    obj = {"name": "throughput", "overlap": overlap, "energy_weight": weight, "cycle_ref_s": tref, "energy_ref_J": eref}
+    from layerplan.api import solve_built
+    from layerplan.build import build_model, compose
+    from layerplan.results import collect
+
+    built = build_model(sc, params, compose({"preload": {}}, None, obj))
+    blk = built.model.objective_throughput
+    assert list(blk.SYMMETRIC) == [(f"T{k}", f"T{k + 1}") for k in range(copies - 1)]
+    res = collect(built, solve_built(built, SOLVER))
+    assert math.isclose(res["objective"], best, rel_tol=1e-6, abs_tol=1e-12)
