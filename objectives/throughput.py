@@ -126,7 +126,7 @@ class ThroughputObjectiveData(ContributionData):
                                               description="epsilon constraint tau <= max_cycle_s (optional)"))
     CONFIG.declare("max_energy_J", ConfigValue(default=None, domain=NonNegativeFloat,
                                                description="epsilon constraint sum_d w_d E_d <= max_energy_J (optional)"))
-    CONFIG.declare("symmetry_breaking", ConfigValue(default=True, domain=Bool,
+    CONFIG.declare("symmetry_breaking", ConfigValue(default=False, domain=Bool,
                                                     description="order interchangeable devices (identical parameters, "
                                                                 "no pins; base/preload only)"))
     CONFIG.declare("front", ConfigValue(default="none", domain=In(["none", "exact", "scalarized", "both"]),

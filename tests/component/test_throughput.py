@@ -329,7 +329,8 @@ def test_symmetry_breaking_keeps_the_optimum(seed, n_layers, copies, weight, ove
     score = (lambda m: m.cycle_s) if weight == 0 else (
         lambda m: (1 - weight) * m.cycle_s / tref + weight * m.weighted_energy_J() / eref)
     best = brute(params, "preload", opts, power, score)
-    obj = {"name": "throughput", "overlap": overlap, "energy_weight": weight, "cycle_ref_s": tref, "energy_ref_J": eref}
+    obj = {"name": "throughput", "overlap": overlap, "energy_weight": weight, "cycle_ref_s": tref, "energy_ref_J": eref,
+           "symmetry_breaking": True}
     from layerplan.api import solve_built
     from layerplan.build import build_model, compose
     from layerplan.results import collect
