@@ -275,7 +275,7 @@ def test_exact_front_equals_enumeration(a, cim, overlap):
     expect = _nondominated(pairs)
     res = solve_scenario(sc, formulation={"preload": {}}, solver=FRONT_SOLVER,
                          objective={"name": "throughput", "overlap": overlap, "front": "both",
-                                    "front_delta_abs": 1e-12, "front_delta_rel": 1e-6})
+                                    "front_delta_abs": 1e-9, "front_delta_rel": 1e-8})
     front = [(q["cycle_s"], q["energy_J"]) for q in res["throughput"]["front"]]
     assert len(front) == len(expect), (front, expect)
     for (t, e), (t2, e2) in zip(front, expect):
