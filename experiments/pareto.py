@@ -238,6 +238,65 @@ def write_outputs(points: list[dict], out: Path, title: str) -> dict[str, Path]:
     return {"csv": out / "pareto.csv", "json": out / "pareto.json", "png": png}
 
 
+def throughput_front(scenario, *, formulation=None, constraints=None, objective=None, model=None, solver=None,
+                     max_points: int = 10_000) -> dict[str, Any]:
+    """The exact (cycle, weighted energy) front of ``objective=throughput`` by epsilon
+    constraints, and DONNA's scalarized points (docs/throughput.md): the objective's
+    ``front: both`` solve hook. Returns its report entry (``front``, ``scalarized``,
+    ``single_device``, ...)."""
+    from layerplan.api import solve_scenario
+
+    obj = {"name": "throughput", **(objective or {}), "front_max_points": max_points}
+    if obj.get("front", "none") == "none":
+        obj["front"] = "both"
+    opts = {"name": "highs", "mip_rel_gap": 0.0, "mip_abs_gap": 0.0,
+            "options": {"primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-9}}
+    opts.update(solver or {})
+    res = solve_scenario(scenario, formulation=formulation or {"preload": {}}, constraints=constraints, objective=obj,
+                         model=model, solver=opts)
+    return res["throughput"]
+
+
+def throughput_main(cfg, out: Path, max_points: int) -> int:
+    """``objective=throughput``: write throughput_front.csv/json/png (analytic latency model)."""
+    from layerplan.cli import formulation_from_cfg, scenario_from_cfg, to_dict
+    from layerplan.experiments.records import write_csv
+
+    obj = to_dict(cfg.objective)
+    obj.pop("name", None)
+    tp = throughput_front(scenario_from_cfg(cfg), formulation=formulation_from_cfg(cfg),
+                          constraints=to_dict(cfg.get("constraints")), objective=obj, model=to_dict(cfg.get("model")),
+                          solver=to_dict(cfg.solver), max_points=max_points)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [{"kind": "front", "a": None, "cycle_s": p["cycle_s"], "throughput_per_s": p["throughput_per_s"],
+             "energy_J": p["energy_J"], "bottleneck": p["bottleneck"]} for p in tp["front"]]
+    rows += [{"kind": "scalarized", "a": p["energy_weight"], "cycle_s": p["cycle_s"],
+              "throughput_per_s": p["throughput_per_s"], "energy_J": p["energy_J"], "bottleneck": p["bottleneck"]}
+             for p in tp["scalarized"]]
+    write_csv(out / "throughput_front.csv", rows)
+    (out / "throughput_front.json").write_text(json.dumps(tp, indent=2, default=float))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.plot([p["energy_J"] for p in tp["front"]], [p["throughput_per_s"] for p in tp["front"]], "o-", label="exact front")
+    ax.plot([p["energy_J"] for p in tp["scalarized"]], [p["throughput_per_s"] for p in tp["scalarized"]], "kx",
+            label="scalarized (DONNA a)")
+    ax.set_xlabel("weighted energy per inference (J)")
+    ax.set_ylabel("throughput (1/s)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "throughput_front.png", dpi=110)
+    plt.close(fig)
+    for r in rows:
+        print(f"{r['kind']:10s} a={r['a']!s:5s} tau {r['cycle_s'] * 1e3:9.4f} ms  E {r['energy_J']:.6g} J  {r['bottleneck']}")
+    print(f"{len(tp['front'])} front points; {out / 'throughput_front.csv'}, {out / 'throughput_front.png'}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints the usage too)
         print(f"layerplan: error: {self.prog}: {message}", file=sys.stderr)
@@ -267,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # Hydra/OmegaConf composition errors
             raise LayerplanError(f"bad override ({type(exc).__name__}: {str(exc).splitlines()[0]})",
                                  source="overrides", field=" ".join(args.overrides) or "-") from None
+        if (cfg.get("objective") or {}).get("name") == "throughput":
+            return throughput_main(cfg, Path(args.out), args.max_points)
         built, solver = build_from_cfg(cfg)
         points = pareto_points(built, solver, delta_rel=args.delta_rel, delta_abs=args.delta_abs,
                                max_points=args.max_points)

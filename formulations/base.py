@@ -193,6 +193,16 @@ class BaseILPData(ContributionData):
         ctx.terms.add("latency.compute", "base", self.compute_latency_s)
         ctx.terms.add("latency.communication", "base", self.communication_latency_s)
         ctx.terms.add("latency.weight", "base", self.weight_latency_s)
+        # Per-device split of Eqs. (5.4) and (5.6), the stages of a pipeline (docs/throughput.md);
+        # the mixins that replace latency.compute / latency.weight replace these too.
+        for d in dev:
+            k = didx[d]
+            ctx.terms.declare(f"stage.compute@{d}", "s", f"compute time of {d} per inference (T^c on {d})")
+            ctx.terms.declare(f"stage.weight@{d}", "s", f"weight-loading time of {d} per inference (T^w on {d})")
+            ctx.terms.add(f"stage.compute@{d}", "base",
+                          sum(prob[l] * tc[l, k] * self.x[l, d] for l in self.LAYERS if tc[l, k] != 0))
+            ctx.terms.add(f"stage.weight@{d}", "base",
+                          sum(prob[l] * tw[l, k] * self.x[l, d] for l in self.LAYERS if tw[l, k] != 0))
 
     def assignment(self) -> list[int]:
         """Device index of each layer in the loaded solution."""

@@ -121,6 +121,13 @@ class BundleBlockData(ContributionData):
         owner = self.name_in_errors
         ctx.terms.replace("latency.compute", owner, self.compute_latency_s)
         ctx.terms.replace("latency.weight", owner, self.weight_latency_s)
+        for d in dev:  # per-device split of Eq. (7.2) (docs/throughput.md)
+            k = didx[d]
+            ctx.terms.replace(f"stage.compute@{d}", owner, sum(
+                t[(i, j, k, f)] * self.y[i, j, e, f] for (i, j, e, f) in self.BUNDLE_F if e == d)
+                + sum(p.exec_prob[l] * p.compute_s[l, k] * base.x[l, d] for l in pseudo if p.compute_s[l, k] != 0))
+            ctx.terms.replace(f"stage.weight@{d}", owner, sum(
+                p.exec_prob[l] * p.weight_s[l, k] * base.x[l, d] for l in pseudo if p.weight_s[l, k] != 0))
         ctx.provide("bundles", self)
 
     def frequency_choice(self) -> dict[str, int]:

@@ -92,3 +92,6 @@ class PreloadBlockData(ContributionData):
             doc="T^w with preloading, Eq. (6.2): sum_l sum_d t^w[l,d] q[l,d]",
         )
         ctx.terms.replace("latency.weight", "preload", self.weight_latency_s)
+        for d in base.DEVICES:  # per-device split of Eq. (6.2) (docs/throughput.md)
+            ctx.terms.replace(f"stage.weight@{d}", "preload", sum(
+                prob[l] * tw[l, didx[d]] * self.q[l, d] for l in self.LAYERS_2L if tw[l, didx[d]] != 0))

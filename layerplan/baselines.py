@@ -61,8 +61,13 @@ def run_baseline(scenario, params: LatencyParams, cfg: Mapping[str, Any], formul
                 if val < best:
                     best, plan = val, a
         size = {"plans": params.n_devices}
+    elif name in ("pipeline_dp", "offload"):
+        from layerplan.stream import stream_baseline
+
+        best, plan, size, extra = stream_baseline(scenario, params, cfg, formulations)
     else:
-        raise ConfigError(f"unknown baseline {name!r} (known: exhaustive, single_device)", field="baseline.name")
+        raise ConfigError(f"unknown baseline {name!r} (known: exhaustive, single_device, pipeline_dp, offload)",
+                          field="baseline.name")
     if plan is None:
         raise SolverError(f"no feasible plan for baseline {name!r} (memory or pinned layers)", source="baseline",
                           field="status")
@@ -94,6 +99,11 @@ def run_baseline(scenario, params: LatencyParams, cfg: Mapping[str, Any], formul
     }
     if name == "single_device":
         record["single_device_latency_s"] = per_device
+    if name in ("pipeline_dp", "offload"):
+        record.update(extra)
+        record["objective_name"] = "throughput"
+        record["termination"] = ("dynamic programming" if name == "pipeline_dp" else "enumeration") + \
+            f" (pipeline cycle, {extra['throughput']['mode']} latency model)"
     if params.bundles is not None:
         record["actual_latency_s"] = lat
     return record

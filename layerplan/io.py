@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import yaml
 
 from layerplan.errors import DataError
-from layerplan.scenario import DEVICE_CLASSES, DNN, Device, Layer, Network, RadioModel
+from layerplan.scenario import DEVICE_CLASSES, DNN, PROCESSORS, Device, Layer, Network, RadioModel
 from layerplan.units import _short, quantity_keys, read_quantity
 
 LAYER_COLUMNS = ("name", "kind", "flop", "weights", "out_h", "out_w", "out_d")
@@ -34,7 +34,10 @@ LAYER_LIMITS = {"flop": 1e18, "weights": 1e14, "out_h": 1e9, "out_w": 1e9, "out_
 #: Fields of a device (catalogue entry or device-set member), any accepted unit.
 DEVICE_KEYS = ("class", "description", "radio", *quantity_keys("", "flops_per_s"),
                *quantity_keys("internal_bandwidth", "Bps"), *quantity_keys("external_bandwidth", "Bps"),
-               *quantity_keys("memory", "B"), *quantity_keys("idle_power", "W"))
+               *quantity_keys("memory", "B"), *quantity_keys("idle_power", "W"),
+               # processor kind, stream powers and the CIM parameters (docs/throughput.md)
+               "processor", "crossbar_weights", *quantity_keys("active_power", "W"), *quantity_keys("comm_power", "W"),
+               *quantity_keys("mac_latency", "s"), *quantity_keys("mac_energy", "J"))
 DEVICE_SET_KEYS = ("name", "description", "catalogue", "members", "source", "destination", "file")
 CATALOGUE_KEYS = ("devices", "description")
 NETWORK_KEYS = ("name", "description", "bandwidth", "links", "symmetric", "cap_by_external", "radio", "file",
@@ -358,7 +361,30 @@ def parse_device(name: str, record: Mapping, source: str, spec: str | None = Non
         spec=spec,
         description=str(record.get("description") or ""),
         radio=radio_model(record.get("radio"), source, f"{where}.radio"),
+        **_stream_fields(record, source, where),
     )
+
+
+def _stream_fields(record: Mapping, source: str, where: str) -> dict:
+    """Processor kind, powers and the CIM parameters (issue 14, docs/throughput.md)."""
+    proc = str(record.get("processor", "cpu")).lower()
+    if proc not in PROCESSORS:
+        raise DataError(f"must be one of {', '.join(PROCESSORS)}, got {proc!r}", source=source, field=f"{where}.processor")
+    out = {
+        "processor": proc,
+        "active_power_W": _q(record, "active_power", "W", source, where, required=False, default=0.0, allow_zero=True),
+        "comm_power_W": _q(record, "comm_power", "W", source, where, required=False, default=0.0, allow_zero=True),
+        "mac_latency_s": _q(record, "mac_latency", "s", source, where, required=False),
+        "mac_energy_J": _q(record, "mac_energy", "J", source, where, required=False),
+        "crossbar_weights": (_number(record, "crossbar_weights", source, where=f"{where}.", positive=True)
+                             if record.get("crossbar_weights") not in (None, "") else None),
+    }
+    if proc == "cim":
+        for key in ("mac_latency_s", "mac_energy_J", "crossbar_weights"):
+            if out[key] is None:
+                raise DataError("missing (a CIM device needs mac_latency, mac_energy and crossbar_weights)",
+                                source=source, field=f"{where}.{key}")
+    return out
 
 
 def _q(record, stem, dim, source, where, **kw):
@@ -453,7 +479,8 @@ def load_device_set(cfg: Mapping) -> tuple[list[Device], str | None, str | None,
 
 
 _SUFFIXES = ("_Bps", "_kBps", "_MBps", "_GBps", "_bps", "_kbps", "_Mbps", "_Gbps", "_B", "_kB", "_MB", "_GB", "_KiB",
-             "_MiB", "_GiB", "_W", "_mW", "_per_s")
+             "_MiB", "_GiB", "_W", "_mW", "_per_s",
+             "_J", "_mJ", "_uJ", "_nJ", "_pJ", "_s", "_ms", "_us", "_ns", "_ps")
 
 
 def _stem(key: str) -> str:

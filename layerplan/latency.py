@@ -64,6 +64,13 @@ def analytic_params(scenario: Scenario) -> LatencyParams:
     compute_s = flop[:, None] / flops_per_s[None, :]  # Eq. (4.1)
     weight_s = wbytes[:, None] / internal[None, :]  # Eq. (4.2)
     comm_s = obytes[:-1, None, None] / bw[None, :, :]  # Eq. (4.3)
+    memory_B = np.array([d.memory_B for d in devs], dtype=float)
+    for i, d in enumerate(devs):
+        if getattr(d, "processor", "cpu") == "cim":  # docs/throughput.md: resident crossbar weights
+            compute_s[:, i] = flop / 2.0 * d.mac_latency_s  # MAC = FLOP / 2, per-MAC latency
+            weight_s[:, i] = 0.0  # weights stay in the crossbars: no load per inference
+            alpha = max((layer.alpha_B for layer in layers if layer.pseudo is None), default=4.0)
+            memory_B[i] = min(memory_B[i], d.crossbar_weights * alpha)  # Eq. (5.2), M_d = crossbar capacity (B)
     dev_index = {d.name: i for i, d in enumerate(devs)}
     lay_index = {layer.name: i for i, layer in enumerate(layers)}
     pinned = {lay_index[ln]: dev_index[dn] for ln, dn in scenario.pinned.items()}
@@ -76,7 +83,7 @@ def analytic_params(scenario: Scenario) -> LatencyParams:
         exec_prob=np.array([layer.exec_prob for layer in layers], dtype=float),
         flop=flop,
         weight_bytes=wbytes,
-        memory_B=np.array([d.memory_B for d in devs], dtype=float),
+        memory_B=memory_B,
         pinned=pinned,
         pseudo=[layer.pseudo for layer in layers],
         bandwidth_Bps=bw,

@@ -19,6 +19,9 @@ import numpy as np
 from layerplan.errors import DataError
 
 DEVICE_CLASSES = ("edge", "hub", "cloud")
+#: Processor kinds of a device (issue 14, docs/throughput.md): a CIM device keeps its
+#: weights resident in ReRAM crossbars (no weight loads; capacity = crossbar_weights weights).
+PROCESSORS = ("cpu", "gpu", "cim")
 PSEUDO_KINDS = ("source", "preprocess", "destination")
 
 
@@ -121,6 +124,13 @@ class Device:
     spec: str | None = None
     description: str = ""
     radio: RadioModel | None = None  # communication energy model (Ch. 8); None: not counted
+    # Throughput / stream energy (docs/throughput.md); defaults keep the thesis' models unchanged.
+    processor: str = "cpu"  # cpu | gpu | cim
+    active_power_W: float = 0.0  # power while computing (analytic stream energy)
+    comm_power_W: float = 0.0  # NIC power while sending or receiving
+    mac_latency_s: float | None = None  # CIM: effective time per MAC (t^c = MAC x this)
+    mac_energy_J: float | None = None  # CIM: energy per MAC
+    crossbar_weights: float | None = None  # CIM: number of weights the crossbars hold
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ CONVERSIONS: dict[str, dict[str, float]] = {
     "B": {"B": 1.0, "kB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 1024.0, "MiB": 1024.0**2, "GiB": 1024.0**3},
     "flops_per_s": {"flops_per_s": 1.0, "gflops_per_s": 1e9, "tflops_per_s": 1e12},
     "W": {"W": 1.0, "mW": 1e-3},
-    "J": {"J": 1.0, "mJ": 1e-3},
-    "s": {"s": 1.0, "ms": 1e-3, "us": 1e-6},
+    "J": {"J": 1.0, "mJ": 1e-3, "uJ": 1e-6, "nJ": 1e-9, "pJ": 1e-12},
+    "s": {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12},
     "Hz": {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9},
     # power per throughput (radio model slopes, Eqs. (8.5)-(8.6)): W per (B/s)
     "W_per_Bps": {"W_per_Bps": 1.0, "mW_per_Mbps": 1e-3 / (1e6 / 8.0), "W_per_Mbps": 1.0 / (1e6 / 8.0),

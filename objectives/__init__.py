@@ -1,3 +1,3 @@
 """Objective blocks. Importing this package registers the built-in objectives."""
 
-from layerplan.objectives import carbon, energy, latency  # noqa: F401  (registration)
+from layerplan.objectives import carbon, energy, latency, throughput  # noqa: F401  (registration)

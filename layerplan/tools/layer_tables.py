@@ -68,8 +68,23 @@ KINDS = (
     "encoder",
     "head",
     "other",
+    "block",
+    "sppf",
+    "concat",
+    "upsample",
+    "detect",
 )
-MODEL_NAMES = ("alexnet", "vgg11", "vgg16", "ssd300", "vit_b_16", "alexnet_ee")
+MODEL_NAMES = ("alexnet", "vgg11", "vgg16", "ssd300", "vit_b_16", "alexnet_ee", "vit_l_16", "vit_h_14")
+#: Models built with ultralytics (``pip install ultralytics``), generated only when asked for by name.
+ULTRALYTICS_MODELS = ("yolo11n", "yolo11s", "yolo11m")
+NOTE_YOLO = (
+        "Built by ultralytics from the model YAML (no weights). Both granularities are the 24 "
+        "top-level blocks b0..b23 in YAML order (cuts inside C3k2/C2PSA blocks are not "
+        "modelled); carry_elems holds the backbone/neck feature maps that Concat and Detect "
+        "consume later. FLOP = 2 x MAC of Conv2d/BatchNorm2d/MaxPool2d (ptflops rules), SiLU "
+        "(numel) and C2PSA's attention products; Upsample/Concat and Detect's box decoding "
+        "are not counted."
+    )
 GRANULARITIES = ("major", "module")
 ALPHA_B = 4
 #: Probability of leaving at the early exit after conv2 (thesis Sec. 6.4, after BranchyNet).
@@ -82,6 +97,11 @@ EXPECTED_MAJOR_COUNT = {
     "ssd300": 35,
     "vit_b_16": 16,
     "alexnet_ee": 11,
+    "vit_l_16": 28,  # patch_embed, embed, 24 encoder blocks, ln, head
+    "vit_h_14": 36,  # patch_embed, embed, 32 encoder blocks, ln, head
+    "yolo11n": 24,  # the 24 top-level blocks of the model YAML (0..22 and Detect)
+    "yolo11s": 24,
+    "yolo11m": 24,
 }
 MODEL_INPUT = "<input>"
 
@@ -544,8 +564,8 @@ def _build_ssd300():
     return chain, groups
 
 
-def _build_vit_b_16():
-    """ViT-B/16; residual adds are done right after the row producing their last operand.
+def _build_vit_b_16(arch: str = "vit_b_16"):
+    """ViT-B/16 (or another torchvision ViT, ``arch``); residual adds are done right after the row producing their last operand.
 
     Block k: ``x = dropout(attn(ln_1(x0))) + x0`` happens after the ``dropout`` row, so
     x0 is carried across ``ln_1`` and ``self_attention``; ``out = x + mlp(ln_2(x))``
@@ -553,7 +573,7 @@ def _build_vit_b_16():
     """
     import torchvision
 
-    model = torchvision.models.vit_b_16(weights=None).eval()
+    model = getattr(torchvision.models, arch)(weights=None).eval()
     x = _dummy(224, 224)
     rows = _rows_from_calls(_trace(model, lambda: model(x)))
     by_name = {r.name: r for r in rows}
@@ -568,7 +588,7 @@ def _build_vit_b_16():
         block_input = rows[pos[ln_1] - 1].name
         by_name[prefix + "dropout"].consumes.append(block_input)
         by_name[prefix + "mlp.4"].consumes.append(prefix + "dropout")
-    _check_weights(model, rows, "vit_b_16")
+    _check_weights(model, rows, arch)
 
     def groups(r: list[ModuleRow]) -> list[_Group]:
         index = {row.name: i for i, row in enumerate(r)}
@@ -583,6 +603,92 @@ def _build_vit_b_16():
         out.append(_Group("ln", "norm", [index["encoder.ln"]]))
         out.append(_Group("head", "head", [index["heads.head"]]))
         return out
+
+    return rows, groups
+
+
+def _yolo_block_macs(block, calls_by_prefix) -> int:
+    """MAC of one YOLO11 top-level block: its leaf modules (Conv2d, BatchNorm2d, MaxPool2d
+    with ptflops' rules; SiLU numel(output); Upsample, Concat, Identity 0) plus the
+    functional attention products of C2PSA (per head: N x N x key_dim for q^T k, N x N
+    softmax, N x N x head_dim for v attn^T, with N = H x W tokens)."""
+    from torch import nn
+
+    mac = 0
+    for call in calls_by_prefix:
+        m = call.module
+        if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.Linear)):
+            mac += _module_macs(m, call.in_shapes, call.out_shape)
+        elif isinstance(m, nn.SiLU):
+            mac += math.prod(call.out_shape)
+        elif isinstance(m, (nn.Upsample, nn.Identity)) or type(m).__name__ == "Concat":
+            pass
+        else:
+            raise TypeError(f"no counting rule for YOLO leaf module {type(m).__name__}")
+    for sub in block.modules():
+        if type(sub).__name__ == "Attention" and hasattr(sub, "_layerplan_tokens"):
+            n, h = sub._layerplan_tokens, sub.num_heads
+            mac += h * (n * n * sub.key_dim + n * n + n * n * sub.head_dim)
+    return mac
+
+
+def _build_yolo11(scale: str):
+    """YOLO11-{n,s,m} detection model from ultralytics' model YAML (no weights, nothing
+    downloaded), 640x640 input, as a chain of its 24 top-level blocks in YAML order.
+
+    A block consumes the outputs of the blocks in its ``from`` field (Concat and Detect
+    take several), so the liveness rule of :func:`_carries` carries the backbone feature
+    maps to the neck and the neck outputs to Detect. Both granularities are the top-level
+    blocks: a cut inside a C3k2/C2PSA block would need that block's internal data flow
+    (split/concat, residuals), which the chain tables do not model. Detect's box decoding
+    (anchors, DFL softmax is counted as its conv) is functional and not counted; its output
+    is the (4 + 80) x 8400 prediction tensor.
+    """
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    model = DetectionModel(f"yolo11{scale}.yaml", verbose=False).eval()
+    x = _dummy(640, 640)
+    blocks = list(model.model)
+    outs: dict[int, tuple[int, ...]] = {}
+    handles = []
+
+    def block_hook(i):
+        def hook(module, args, output):
+            out = output[0] if isinstance(output, (tuple, list)) else output
+            outs[i] = tuple(out.shape)
+        return hook
+
+    def attn_pre(module, args):
+        xin = args[0]
+        module._layerplan_tokens = int(xin.shape[2] * xin.shape[3])
+
+    for i, b in enumerate(blocks):
+        handles.append(b.register_forward_hook(block_hook(i)))
+        for sub in b.modules():
+            if type(sub).__name__ == "Attention":
+                handles.append(sub.register_forward_pre_hook(attn_pre))
+    try:
+        calls = _trace(model, lambda: model(x))
+    finally:
+        for h in handles:
+            h.remove()
+    rows = []
+    names = [f"b{i}_{type(b).__name__.lower()}" for i, b in enumerate(blocks)]
+    kinds = {"Conv": "conv", "C3k2": "block", "SPPF": "sppf", "C2PSA": "attention", "Upsample": "upsample",
+             "Concat": "concat", "Detect": "detect"}
+    for i, b in enumerate(blocks):
+        prefix = f"model.{i}"
+        mine = [c for c in calls if c.name == prefix or c.name.startswith(prefix + ".")]
+        froms = b.f if isinstance(b.f, list) else [b.f]
+        consumes = [MODEL_INPUT if i == 0 else names[i - 1 if f == -1 else f] for f in froms]
+        rows.append(ModuleRow(name=names[i], kind=kinds.get(type(b).__name__, "other"),
+                              mac=_yolo_block_macs(b, mine), weights=sum(int(p.numel()) for p in b.parameters()),
+                              out_shape=_hwd(outs[i]), consumes=consumes))
+    _check_weights(model, rows, f"yolo11{scale}")
+
+    def groups(r: list[ModuleRow]) -> list[_Group]:
+        return [_Group(row.name, row.kind, [k]) for k, row in enumerate(r)]
 
     return rows, groups
 
@@ -646,6 +752,11 @@ _DESCRIPTIONS = {
         "300x300 RGB input, backbone + heads linearized as a chain"
     ),
     "vit_b_16": "ViT-B/16 (torchvision.models.vit_b_16), 224x224 RGB input",
+    "vit_l_16": "ViT-L/16 (torchvision.models.vit_l_16), 224x224 RGB input",
+    "vit_h_14": "ViT-H/14 (torchvision.models.vit_h_14 without weights, so image_size 224), 224x224 RGB input",
+    "yolo11n": "YOLO11n detection (ultralytics yolo11n.yaml, no weights), 640x640 RGB input",
+    "yolo11s": "YOLO11s detection (ultralytics yolo11s.yaml, no weights), 640x640 RGB input",
+    "yolo11m": "YOLO11m detection (ultralytics yolo11m.yaml, no weights), 640x640 RGB input",
     "alexnet_ee": (
         "AlexNet with one BranchyNet-style early exit after the conv2 block "
         "(2 conv + 1 fc), exit probability 0.656, 224x224 RGB input"
@@ -682,6 +793,18 @@ _NOTES = {
         "class-token concat and position-embedding add are not counted as FLOP; the "
         "residual inputs are carried in carry_elems at module level."
     ),
+    "vit_l_16": (
+        "Same rules as vit_b_16. Major level: patch_embed, embed, encoder_0..encoder_23, "
+        "ln, head = 28."
+    ),
+    "vit_h_14": (
+        "Same rules as vit_b_16; torchvision's vit_h_14 without weights uses a 224x224 "
+        "input (16x16 patches of 14 pixels). Major level: patch_embed, embed, "
+        "encoder_0..encoder_31, ln, head = 36."
+    ),
+    "yolo11n": NOTE_YOLO,
+    "yolo11s": NOTE_YOLO,
+    "yolo11m": NOTE_YOLO,
     "alexnet_ee": (
         "Exit branch exit1.* (Conv2d(192,64,3,p=1)+ReLU, Conv2d(64,32,3,p=1)+ReLU, "
         "Flatten, Linear(5408,1000)) follows the conv2 block; branch rows carry the "
@@ -695,11 +818,17 @@ _BUILDERS: dict[str, Callable[[], tuple[list[ModuleRow], Callable]]] = {
     "vgg16": lambda: _build_vgg("vgg16"),
     "ssd300": _build_ssd300,
     "vit_b_16": _build_vit_b_16,
+    "vit_l_16": lambda: _build_vit_b_16("vit_l_16"),
+    "vit_h_14": lambda: _build_vit_b_16("vit_h_14"),
+    "yolo11n": lambda: _build_yolo11("n"),
+    "yolo11s": lambda: _build_yolo11("s"),
+    "yolo11m": lambda: _build_yolo11("m"),
     "alexnet_ee": _build_alexnet_ee,
 }
 
 _INPUT_HW = {name: (224, 224) for name in MODEL_NAMES}
 _INPUT_HW["ssd300"] = (300, 300)
+_INPUT_HW.update({name: (640, 640) for name in ULTRALYTICS_MODELS})
 
 
 def _versions() -> tuple[str, str]:
@@ -795,9 +924,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--model",
         action="extend",
         nargs="+",
-        choices=MODEL_NAMES,
+        choices=MODEL_NAMES + ULTRALYTICS_MODELS,
         metavar="NAME",
-        help=f"model(s) to generate (default: all of {', '.join(MODEL_NAMES)})",
+        help=f"model(s) to generate (default: all of {', '.join(MODEL_NAMES)}; "
+             f"also {', '.join(ULTRALYTICS_MODELS)}, which need ultralytics)",
     )
     args = parser.parse_args(argv)
     try:
@@ -805,6 +935,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         import torchvision  # noqa: F401
     except ImportError as exc:
         parser.exit(2, f"error: generating layer tables needs torch and torchvision ({exc})\n")
+    if any(name in ULTRALYTICS_MODELS for name in args.model or ()):
+        try:
+            import ultralytics  # noqa: F401
+        except ImportError as exc:
+            parser.exit(2, f"error: the YOLO11 tables need ultralytics (pip install ultralytics) ({exc})\n")
     for name in args.model or MODEL_NAMES:
         tables = build_tables(name)
         write_tables(tables, args.out)

@@ -52,6 +52,8 @@ OBJECTIVE_OPTIONS = {
     "latency_cons": {"max_latency_s": 1.0e6},
     "energy_cons": {"max_energy_J": 1.0e6},
     "privacy": {"k": 1},
+    # every optional component of the throughput objective (docs/throughput.md)
+    "throughput": {"with_energy": True, "nic": "shared", "max_cycle_s": 1.0e6, "max_energy_J": 1.0e9, "front": "both"},
 }
 FORMULATION_OPTIONS = {"cadi": {"carbon_intensity_mg_per_J": {"A": 0.1, "B": 0.05}}, "freddi": {"energy_devices": "all"}}
 EQ_CITED = re.compile(r"Eqs?\. \((\d+\.\d+)\)")
