@@ -56,7 +56,7 @@ def run_sim(network: str, directory=None, *, workload_spec=("published_50", "pub
     table = measured_table(pool)
     front = measured_front(table)
     rec = D.load_reconfiguration_ms(network, directory)
-    r_plan = float(np.median(rec))
+    r_plan = float(np.median(rec)) if reconfiguration else 0.0  # what the scheduler plans with
     rows, per_request = [], {}
     timing = {}
     for wname, q in workloads(network, directory, list(workload_spec)).items():

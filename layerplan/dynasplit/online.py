@@ -79,6 +79,63 @@ def reconfig_aware_choice(lat: np.ndarray, en: np.ndarray, qos_ms: np.ndarray, r
     planning latency (ms) and energy (J) of every candidate configuration. Request t in configuration
     ``cur`` minimizes ``en[c] + violation_cost_J * [lat[c] + r [c != cur] > q_t]`` over all c (ties: lower
     latency including r); with ``violation_cost_J`` infinite (default) that is: the least energy among the
+    configurations that meet q_t after reconfiguration, and if none does, the least latency.
+
+    O(log n) per request: candidates sorted once by (energy, latency); the first one that meets q after
+    reconfiguration is found by binary search on the running minimum of ``lat + r``; staying in ``cur``
+    (no r) and the least-energy infeasible candidate are compared with it. Equal to the brute force
+    :func:`reconfig_aware_choice_reference` when no two configurations tie in energy (test)."""
+    lat = np.asarray(lat, float)
+    en = np.asarray(en, float)
+    lam = float(violation_cost_J)
+    if lam < 0:
+        raise ValueError("violation_cost_J must be >= 0")
+    r = float(reconfig_ms)
+    order = np.lexsort((lat, en))
+    prefix_min = np.minimum.accumulate(lat[order] + r)
+    neg_prefix = -prefix_min
+    fastest_sw = int(np.lexsort((en, lat))[0])
+    n = len(qos_ms)
+    out = np.empty(n, dtype=np.int64)
+    cur = start
+
+    def key(c):  # (energy, effective latency)
+        return (en[c], lat[c] if c == cur else lat[c] + r)
+
+    for t, q in enumerate(np.asarray(qos_ms, float)):
+        pos = int(np.searchsorted(neg_prefix, -q, side="left"))
+        cands = []
+        if pos < len(order):
+            cands.append(int(order[pos]))
+        if cur is not None and lat[cur] <= q:
+            cands.append(cur)
+        feas = min(cands, key=key) if cands else None
+        if feas is None:
+            if np.isinf(lam):
+                opts = [fastest_sw] + ([cur] if cur is not None else [])
+                best = min(opts, key=lambda c: (lat[c] if c == cur else lat[c] + r, en[c]))
+            else:
+                best = int(order[0])
+                if cur is not None and (en[cur], lat[cur]) <= (en[best], lat[best] + r):
+                    best = cur
+        elif pos == 0 or np.isinf(lam):
+            best = feas
+        else:
+            inf = int(order[0])  # least energy; infeasible since pos > 0 (unless it is cur staying, then feas == cur)
+            ef, ei = key(feas), key(inf)
+            best = feas if (ef[0], ef[1]) <= (ei[0] + lam, ei[1]) or inf == feas else inf
+        out[t] = best
+        cur = best
+    return out
+
+
+def reconfig_aware_choice_reference(lat: np.ndarray, en: np.ndarray, qos_ms: np.ndarray, reconfig_ms: float,
+                          start: int | None = None, violation_cost_J: float = float("inf")) -> np.ndarray:
+    """Brute-force version of :func:`reconfig_aware_choice` (every candidate scored per request; tests).
+    ``layerplan`` strategy: sequential exact choice per request (see module doc). ``lat``/``en`` are the
+    planning latency (ms) and energy (J) of every candidate configuration. Request t in configuration
+    ``cur`` minimizes ``en[c] + violation_cost_J * [lat[c] + r [c != cur] > q_t]`` over all c (ties: lower
+    latency including r); with ``violation_cost_J`` infinite (default) that is: the least energy among the
     configurations that meet q_t after reconfiguration, and if none does, the least latency."""
     lat = np.asarray(lat, float)
     en = np.asarray(en, float)
