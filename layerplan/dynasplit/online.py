@@ -23,14 +23,15 @@ The simulator (:func:`simulate`) processes requests in order: a request whose co
 the previous request's pays a reconfiguration time drawn (seeded) from the measured ones
 (``overhead/``, "Hardware Configuration Change"), added to its latency; its energy is not measured and
 counts 0 J. The first request starts in its own configuration (no reconfiguration). Each request then
-draws one recorded row of exactly its configuration, uniformly (seeded; one stream per strategy name, so
-adding a strategy does not change the others' draws). Everything but ``layerplan``'s sequential choice is
+draws one recorded row of exactly its configuration, uniformly. Draws are seeded common random numbers:
+request t uses the same uniform u_t (row = floor(u_t x rows of its configuration)) and the same
+reconfiguration sample in every strategy, so two strategies that choose alike get identical outcomes
+and adding a strategy changes nothing else. Everything but ``layerplan``'s sequential choice is
 vectorized; 10,000 requests x all strategies take well under a second per network.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,16 +184,12 @@ class SimResult:
         }
 
 
-def stream(seed: int, name: str) -> np.random.Generator:
-    return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
-
-
 def simulate(pool: Pool, pool_index: np.ndarray, choice: np.ndarray, qos_ms: np.ndarray, *, strategy: str,
              seed: int = 0, reconfig_samples_ms: np.ndarray | None = None) -> SimResult:
     """Replay the pool: request t runs configuration ``choice[t]`` (index into the measured table whose
     pool configuration index is ``pool_index``), draws one of that configuration's rows uniformly, and pays a
     drawn reconfiguration time when its configuration differs from request t-1's."""
-    rng = stream(seed, strategy)
+    rng = np.random.default_rng(int(seed))  # common random numbers: request t gets the same u and r draws in every strategy
     n_cfg = len(pool.configs)
     cnt = np.bincount(pool.row_config, minlength=n_cfg)
     rows_sorted = np.argsort(pool.row_config, kind="stable")
