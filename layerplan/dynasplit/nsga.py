@@ -12,6 +12,7 @@ FAIL and does not count toward the budget (DynaSplit measured every trial), up t
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -47,7 +48,9 @@ def nsga3_search(network: str, table: dict, *, seed: int = 0, n_trials: int | No
     idx = {c: i for i, c in enumerate(table["configs"])}
     use_acc = (table.get("accuracy") is not None) if accuracy is None else accuracy
     directions = ["minimize", "minimize"] + (["maximize"] if use_acc else [])
-    sampler = optuna.samplers.NSGAIIISampler(population_size=population_size, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.NSGAIIISampler(population_size=population_size, seed=seed)
     study = optuna.create_study(directions=directions, sampler=sampler)
     L = N_LAYERS[network]
     n_trials = n_trials or budget(network)
