@@ -101,7 +101,8 @@ def build(sims: dict, testbed: dict, out_dir: Path, *, settings: dict) -> dict:
     L += markdown_table(tb_rows, ["network", "strategy", "requests", "mean_energy_J", "median_energy_J", "mean_latency_ms",
                                   "qos_violation_pct", "energy_vs_cloud_pct"])
     L += ["", "Published headline (data README / paper) beside the recomputation and our simulation of `dynasplit` "
-          "(published_50 and published_10000, with reconfiguration):", ""]
+          "(`sim50`, `sim10k`: published_50 and published_10000 with reconfiguration; `sim50_norc`: published_50 "
+          "without) and of ours (`ours10k`):", ""]
     cmp_rows = []
     for net in sims:
         p = pub.get(net, {})
@@ -119,6 +120,11 @@ def build(sims: dict, testbed: dict, out_dir: Path, *, settings: dict) -> dict:
             "ours10k_energy_vs_cloud_pct": sim.get(("published_10000", "layerplan"), {}).get("energy_vs_cloud_pct"),
             "ours10k_violation_pct": sim.get(("published_10000", "layerplan"), {}).get("qos_violation_pct"),
         })
+        nr = {(r["workload"], r["strategy"]): r for r in settings.get("no_reconfig", {}).get(net, {}).get("rows", [])}
+        if nr:
+            cmp_rows[-1].update({
+                "sim50_norc_energy_vs_cloud_pct": nr.get(("published_50", "dynasplit"), {}).get("energy_vs_cloud_pct"),
+                "sim50_norc_violation_pct": nr.get(("published_50", "dynasplit"), {}).get("qos_violation_pct")})
     L += markdown_table(cmp_rows, list(cmp_rows[0]) if cmp_rows else [])
     if nore:
         L += ["", "## Without reconfiguration time (as the published simulation replays the pool)", ""]
