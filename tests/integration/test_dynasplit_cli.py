@@ -86,3 +86,18 @@ def test_sim_experiment_writes_summary(tmp_path):
                              "mean_latency_ms", "qos_violation_pct", "energy_vs_cloud_pct"]
     assert {r["strategy"] for r in rows} >= {"cloud", "edge", "energy", "latency", "dynasplit", "layerplan"}
     assert (tmp_path / "o" / "report" / "report.md").is_file()
+
+
+@needs_data
+@pytest.mark.slow
+def test_offline_experiment_report(tmp_path):
+    pytest.importorskip("optuna")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LAYERPLAN_DYNASPLIT_DIR": str(DATA)}
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=dynasplit_offline", "dynasplit.networks=[vit]",
+                        "dynasplit.nsga_seeds=[0]", f"hydra.run.dir={tmp_path / 'o'}"],
+                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    res = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert res["status"] == "ok" and all(s["agree"] for s in res["segment"])
+    assert res["nsga3"][0]["trials"] == 55 and 0 < res["nsga3"][0]["hv_ratio"] <= 1 + 1e-12
+    assert (tmp_path / "o" / "report" / "fronts.png").is_file()
