@@ -127,8 +127,12 @@ def build_ilp(chain: ModeChain):
     m.K = pyo.Set(initialize=sorted(keys, key=lambda k: (k[0], k[1], k[2], k[3])), dimen=4, ordered=True)
     m.y = pyo.Var(m.K, domain=pyo.Binary)
     by_dev = {d: [k for k in keys if k[0] == d] for d in range(N)}
-    m.one = pyo.Constraint(range(N), rule=lambda m, d: sum(m.y[k] for k in by_dev[d]) == 1
-                           if by_dev[d] else pyo.Constraint.Infeasible)
+    empty = [d for d in range(N) if not by_dev[d]]
+    if empty:
+        d = empty[0]
+        raise DataError(f"device {chain.devices[d]!r} has no segment that can start or end the chain", source="modes",
+                        field="seg")
+    m.one = pyo.Constraint(range(N), rule=lambda m, d: sum(m.y[k] for k in by_dev[d]) == 1)
 
     def ends(d, b):
         return [k for k in by_dev[d] if k[2] == b]

@@ -116,3 +116,13 @@ def test_real_segment_model_vgg16_fronts_ilp_equals_enumeration():
     ch = segment_chain(D.load_pool("vgg16", DATA))
     for acc in (False, True):
         assert same_front(enumeration_front(ch, accuracy=acc), ilp_front(ch, accuracy=acc), acc)
+
+
+def test_device_without_usable_segment_is_one_clear_error():
+    from layerplan.errors import DataError
+
+    ch = ModeChain(["a", "b"], 2, [["m"], ["m"]], {(0, 1, 2, "m"): (1.0, 1.0, 0.0), (1, 0, 2, "m"): (1.0, 1.0, 0.0)},
+                   {(0, 1): (0.0, 0.0)})
+    with pytest.raises(DataError, match="'a' has no segment"):
+        ilp_front(ch)
+    assert enumerate_plans(ch) == []

@@ -126,3 +126,24 @@ def test_testbed_headline_recomputed():
         assert s["splinter:latency"]["energy_vs_cloud_pct"] == pytest.approx(change, abs=0.05)
         assert s["splinter:latency"]["qos_violation_pct"] == pytest.approx(viol)
     assert np.median(D.load_reconfiguration_ms("vgg16", DATA)) == pytest.approx(136.95, abs=0.01)
+
+
+def test_segment_profile_csv_loads_as_layerplan_profiles_with_modes_as_frequencies(tmp_path):
+    import csv
+
+    from layerplan.dynasplit.loader import profile_csv_rows
+    from layerplan.profiles import COLUMNS, load_profiles
+
+    pool = D.load_pool("vgg16", small_pool(tmp_path))
+    path = tmp_path / "dynasplit_vgg16.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(COLUMNS))
+        w.writeheader()
+        w.writerows(profile_csv_rows(pool))
+    ps = load_profiles(path, "dynasplit_vgg16", "split")
+    assert ps.frequencies("edge") == ["1800mhz-tpu-max", "1800mhz-tpu-std", "600mhz-tpu-max"]
+    assert ps.frequencies("cloud") == ["gpu-off", "gpu-on"]
+    # edge bundle (1, 10) at 1800 MHz/std: (200 + 210) / 2 ms = 0.205 s, (1.5 + 1.7) / 2 J
+    assert ps.latency_s[("edge", "1800mhz-tpu-std", 1, 10)] == pytest.approx(0.205)
+    assert ps.energy_J[("edge", "1800mhz-tpu-std", 1, 10)] == pytest.approx(1.6)
+    assert ps.latency_s[("cloud", "gpu-on", 1, 22)] == pytest.approx(0.075)  # cloud-only: (70 + 80) / 2 ms
