@@ -36,11 +36,11 @@ def _plots(out_dir: Path, sims: dict, workload: str) -> list[str]:
     for j, net in enumerate(nets):
         per = {s: r for (w, s), r in sims[net]["per_request"].items() if w == workload}
         names = list(per)
-        axes[0, j].boxplot([per[s].energy_J for s in names], showfliers=False)
+        axes[0, j].boxplot([per[s].energy_J for s in names], showfliers=False, showmeans=True)
         axes[0, j].set_xticks(range(1, len(names) + 1), names, rotation=30, fontsize=8)
         axes[0, j].set_ylabel("energy per request (J)")
         axes[0, j].set_title(f"{net}, {workload}: energy")
-        axes[1, j].boxplot([per[s].latency_ms for s in names], showfliers=False)
+        axes[1, j].boxplot([per[s].latency_ms for s in names], showfliers=False, showmeans=True)
         axes[1, j].set_xticks(range(1, len(names) + 1), names, rotation=30, fontsize=8)
         axes[1, j].set_yscale("log")
         axes[1, j].set_ylabel("latency incl. reconfiguration (ms)")
@@ -97,6 +97,10 @@ def build(sims: dict, testbed: dict, out_dir: Path, *, settings: dict) -> dict:
     L += ["## Goal: `layerplan` meets at least DynaSplit's QoS rate at no more mean energy", ""]
     L += markdown_table(goal_lines, ["network", "workload", "goal_met", "violations_dynasplit_pct", "violations_ours_pct",
                                      "violation_points_saved", "energy_dynasplit_J", "energy_ours_J", "energy_saved_pct"])
+    if settings.get("robustness"):
+        L += ["", "Other simulator seeds (published_10000; row and reconfiguration draws change, choices do not):", ""]
+        L += markdown_table(settings["robustness"], ["network", "seed", "goal_met", "violations_dynasplit_pct",
+                                                     "violations_ours_pct", "energy_dynasplit_J", "energy_ours_J"])
     L += ["", "## Published reference (testbed, 50 requests, recomputed from `testbed/`)", ""]
     L += markdown_table(tb_rows, ["network", "strategy", "requests", "mean_energy_J", "median_energy_J", "mean_latency_ms",
                                   "qos_violation_pct", "energy_vs_cloud_pct"])

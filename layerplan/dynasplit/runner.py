@@ -129,7 +129,17 @@ def sim_task(ds: dict, out: Path) -> dict:
         if ds.get("no_reconfiguration_table", True):
             nore[net] = run_sim(net, ds.get("dir"), workload_spec=wl, seed=seed, reconfiguration=False, nsga3_front=nsga_front, **kw)
         testbed[net] = D.testbed_summary(net, ds.get("dir"))
-    s = build(sims, testbed, out / "report", settings={"seed": seed, "no_reconfig": nore})
+    robust = []
+    for net in nets:
+        for rs in ds.get("robustness_seeds") or []:
+            r = {x["strategy"]: x for x in run_sim(net, ds.get("dir"), workload_spec=["published_10000"], seed=int(rs),
+                                                   strategies=("dynasplit", "layerplan"))["rows"]}
+            d, o = r["dynasplit"], r["layerplan"]
+            robust.append({"network": net, "seed": int(rs), "violations_dynasplit_pct": d["qos_violation_pct"],
+                           "violations_ours_pct": o["qos_violation_pct"], "energy_dynasplit_J": d["mean_energy_J"],
+                           "energy_ours_J": o["mean_energy_J"],
+                           "goal_met": o["qos_violation_pct"] <= d["qos_violation_pct"] and o["mean_energy_J"] <= d["mean_energy_J"]})
+    s = build(sims, testbed, out / "report", settings={"seed": seed, "no_reconfig": nore, "robustness": robust})
     print((out / "report" / "report.md").read_text())
     print(f"report: {out / 'report' / 'report.md'}")
     return {"status": "ok", "report": str(out / "report" / "report.md"), "goal": s["goal"], "summary": s["rows"]}
