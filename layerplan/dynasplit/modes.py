@@ -195,13 +195,17 @@ def _plan_of(chain: ModeChain, m) -> Plan:
 
 
 def _solve(m, objective, solver) -> bool:
-    from layerplan.solve import solve
+    """Solve with one objective active. One HiGHS instance per model (``m._opt``) is reused: it keeps its
+    copy of the model and takes the changed caps, objectives and active constraints as updates."""
+    from layerplan.solve import _solver, solve
 
     for o in (m.min_E, m.min_T, m.max_A):
         o.deactivate()
     objective.activate()
+    if getattr(m, "_opt", None) is None:
+        m._opt = _solver(solver.get("name", "highs"))
     try:
-        solve(m, solver)
+        solve(m, solver, opt=m._opt)
         return True
     except SolverError as exc:
         if "infeasible" in str(exc):

@@ -12,23 +12,31 @@ import numpy as np
 
 
 def nondominated_mask(F: np.ndarray) -> np.ndarray:
-    """Boolean mask of the non-dominated rows of ``F`` (n x k, minimize every column). O(n^2 k), vectorized
-    per row; n is at most a few thousand here."""
+    """Boolean mask of the non-dominated rows of ``F`` (n x k, minimize every column); equal rows are all
+    kept. Distinct vectors in lexicographic order: a dominator is lexicographically smaller, and domination
+    is transitive, so each vector is checked only against the front found so far (2-D: a running minimum).
+    O(n log n + n x front)."""
     F = np.asarray(F, dtype=float)
     n = len(F)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not keep[i]:
-            continue
-        le = np.all(F <= F[i], axis=1)
-        lt = np.any(F < F[i], axis=1)
-        if np.any(le & lt):
-            keep[i] = False
-            continue
-        # i dominates these
-        dom = np.all(F[i] <= F, axis=1) & np.any(F[i] < F, axis=1)
-        keep &= ~dom
-    return keep
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    U, inv = np.unique(F, axis=0, return_inverse=True)  # sorted lexicographically
+    inv = np.asarray(inv).reshape(-1)
+    keep_u = np.zeros(len(U), dtype=bool)
+    if U.shape[1] == 2:
+        best = np.inf
+        for i, y in enumerate(U[:, 1]):
+            if y < best:
+                keep_u[i] = True
+                best = y
+    else:
+        front = np.empty((0, U.shape[1]))
+        for i, u in enumerate(U):
+            if len(front) and np.any(np.all(front <= u, axis=1)):
+                continue  # distinct and lexicographically earlier: <= everywhere means dominated
+            keep_u[i] = True
+            front = np.vstack([front, u])
+    return keep_u[inv]
 
 
 def front_vectors(F: np.ndarray, decimals: int = 9) -> np.ndarray:
