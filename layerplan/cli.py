@@ -123,6 +123,8 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     config = to_dict(cfg) if cfg is not None else {}
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
+    if (config.get("dynasplit") or {}).get("task"):  # DynaSplit data jobs (docs/dynasplit.md)
+        from layerplan.dynasplit.runner import run_job as dynasplit_job; return dynasplit_job(config, output_dir, multirun=multirun)  # noqa: E702
     try:
         load_plugins(config.get("plugins"))
         scenario = scenario_from_cfg(cfg)

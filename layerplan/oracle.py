@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 
-import networkx as nx
 import numpy as np
 
 from layerplan.latency import LatencyParams, plan_latency_s
@@ -46,6 +45,8 @@ def shortest_path_plan(params: LatencyParams, *, preload: bool):
     p_{l+1} (t^x[l,d,d'] + t^c[l+1,d'] + w), with w = t^w[l+1,d'] unless preload and d != d'."""
     L, D = params.n_layers, params.n_devices
     p = params.exec_prob
+    import networkx as nx  # lazy: 150 ms of import that a plain run never needs
+
     g = nx.DiGraph()
     allowed = [[params.pinned[l]] if l in params.pinned else list(range(D)) for l in range(L)]
     for d in allowed[0]:
