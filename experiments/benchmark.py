@@ -222,9 +222,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="base seed of the random chains (default 0)")
     ap.add_argument("--cadi", action="store_true",
                     help="only CADI (Ch. 9): two-device vs general form, and 24 hourly re-solves rebuilt vs in place")
+    ap.add_argument("--run-path", action="store_true",
+                    help="run-path figures: run.py vs import pyomo, tracking on/off, API and sweep speed "
+                         "(experiments/bench_runpath.py); with --reproduce, every thesis table too")
+    ap.add_argument("--reproduce", action="store_true", help="with --run-path: time the full reproduce")
     ap.add_argument("--sweep", action="store_true",
                     help="only compare a bandwidth sweep that rebuilds each point with one that re-solves one model")
     args = ap.parse_args(argv)
+    if args.run_path:
+        from layerplan.experiments.bench_runpath import main as run_path
+
+        return run_path(args.quick, args.reproduce)
     if args.sweep:
         return sweep_benchmark(args.quick)
     if args.cadi:

@@ -1,6 +1,7 @@
 """Regenerate the thesis tables and figures: every experiment, or the ones named.
 
-    python -m layerplan.experiments.reproduce                  # all, reports under reports/
+    python -m layerplan.experiments.reproduce                  # the thesis' tables, reports under reports/
+    python -m layerplan.experiments.reproduce --all            # + DONNA/HiDist throughput experiments
     python -m layerplan.experiments.reproduce table6_2 --out my_reports -- tracking=none
 
 Each experiment is a sweep of layerplan's in-process engine (layerplan/engine.py: one
@@ -18,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from layerplan.experiments import EXPERIMENTS
+from layerplan.experiments import EXPERIMENTS, THESIS_EXPERIMENTS
 
 
 def spec_for(name: str, out: Path, overrides: list[str]):
@@ -46,13 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         argv, extra = argv[:cut], argv[cut + 1:]
     ap = argparse.ArgumentParser(prog="python -m layerplan.experiments.reproduce", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("experiments", nargs="*", help=f"default: all of {', '.join(EXPERIMENTS)}")
+    ap.add_argument("experiments", nargs="*", help=f"default: the thesis' {', '.join(THESIS_EXPERIMENTS)}")
+    ap.add_argument("--all", action="store_true", help=f"every experiment: {', '.join(EXPERIMENTS)}")
     ap.add_argument("--out", default="reports", help="report folder (default: reports)")
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     ap.add_argument("--fresh", action="store_true", help="solve every job again (default: resume: jobs already "
                     "finished in <out>/<name> with the same config are kept)")
     args = ap.parse_args(argv)
-    names = args.experiments or list(EXPERIMENTS)
+    names = args.experiments or list(EXPERIMENTS if args.all else THESIS_EXPERIMENTS)
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         print(f"layerplan: error: unknown experiment(s) {', '.join(unknown)} (known: {', '.join(EXPERIMENTS)})",

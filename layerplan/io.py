@@ -25,7 +25,7 @@ LAYER_COLUMNS = ("name", "kind", "flop", "weights", "out_h", "out_w", "out_d")
 OPTIONAL_LAYER_COLUMNS = ("carry_elems", "exec_prob", "members", "alpha_B")
 #: Layer kinds documented in docs/formats.md; any other ``kind`` is refused.
 LAYER_KINDS = ("conv", "linear", "relu", "gelu", "maxpool", "avgpool", "flatten", "dropout", "norm", "attention",
-               "embed", "encoder", "head", "other")
+               "embed", "encoder", "head", "block", "concat", "upsample", "sppf", "detect", "other")
 #: Keys of a DNN YAML file (docs/formats.md); any other key is refused.
 DNN_KEYS = ("name", "description", "generated_by", "notes", "input_shape", "alpha_B", "granularities", "layers")
 #: Upper bounds of layer-table values (a value above is a typo or an overflow, not a DNN).
