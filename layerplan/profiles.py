@@ -22,6 +22,8 @@ from layerplan.units import PLAUSIBLE, _short
 
 COLUMNS = ("dnn", "granularity", "device", "frequency_Hz", "i", "j", "latency_s", "energy_J", "samples", "statistic",
            "spread_s")
+#: Optional columns besides COLUMNS: ``mode``, a device mode label instead of ``frequency_Hz``.
+OPTIONAL_COLUMNS = ("mode",)
 NOMINAL = "nominal"
 #: Words accepted in ``frequency_Hz`` besides a number of Hz (empty means nominal).
 FREQUENCY_WORDS = ("nominal", "governor")
@@ -86,11 +88,11 @@ def _meta_and_rows(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str
     missing = [c for c in ("dnn", "granularity", "device", "i", "j", "latency_s") if c not in header]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}", source=str(path), field=missing[0])
-    unknown = [c for c in header if c not in COLUMNS]
+    unknown = [c for c in header if c not in COLUMNS + OPTIONAL_COLUMNS]
     dup = sorted({c for c in header if header.count(c) > 1})
     if unknown or dup:
         bad = unknown[0] if unknown else dup[0]
-        what = (f"unknown column(s) {', '.join(map(repr, unknown))} (columns: {', '.join(COLUMNS)})" if unknown
+        what = (f"unknown column(s) {', '.join(map(repr, unknown))} (columns: {', '.join(COLUMNS + OPTIONAL_COLUMNS)})" if unknown
                 else "column given twice")
         raise DataError(what, source=str(path), field=bad or "header")
     rows = []
@@ -130,7 +132,12 @@ def load_profiles(source, dnn: str, granularity: str) -> ProfileSet:
                 if not (row.get(col) or "").strip():
                     raise DataError("missing", source=src, field=f"{where}{col}")
             dev = row["device"].strip()
-            freq = _frequency(row.get("frequency_Hz") or "", src, f"{where}frequency_Hz")
+            if (row.get("mode") or "").strip():  # a device mode label (issue 13: docs/dynasplit.md)
+                if (row.get("frequency_Hz") or "").strip():
+                    raise DataError("give frequency_Hz or mode, not both", source=src, field=f"{where}mode")
+                freq = _mode(row["mode"], src, f"{where}mode")
+            else:
+                freq = _frequency(row.get("frequency_Hz") or "", src, f"{where}frequency_Hz")
             i, j = (_int(row, k, src, where) for k in ("i", "j"))
             if not (1 <= i <= j):
                 raise DataError(f"need 1 <= i <= j, got i={i}, j={j}", source=src, field=f"{where}i")
@@ -187,6 +194,19 @@ def _float(row: Mapping[str, str], key: str, source: str, where: str, dim: str, 
         raise DataError(f"must be a finite number {rel} and <= {hi:g} {dim}, got {_short(raw)}", source=source,
                         field=f"{where}{key}")
     return val
+
+
+def _mode(raw: str, source: str, fld: str) -> str:
+    """A device mode label (any discrete hardware setting: ``1800mhz-tpu-max``, ``gpu-off``): lower
+    case letters, digits, ``-``, ``_``, ``.``, starting with a letter or digit; a mode takes the
+    place of a frequency (FreDDI's index), one per device and plan."""
+    import re
+
+    label = raw.strip().lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.\-]{0,63}", label):
+        raise DataError(f"must be a mode label (letters, digits, - _ .), got {_short(raw.strip())}", source=source,
+                        field=fld)
+    return label
 
 
 def _frequency(raw: str, source: str, fld: str) -> str:

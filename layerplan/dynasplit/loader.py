@@ -117,12 +117,12 @@ def chain_configs(chain: ModeChain, network: str) -> list[Config]:
 
 def profile_csv_rows(pool: Pool) -> list[dict]:
     """The segment model in layerplan's profile CSV columns (docs/profiling.md): one row per non-empty
-    segment, ``frequency_Hz`` = the mode label (FreDDI's frequency index carries modes)."""
+    segment, ``mode`` = the mode label (FreDDI's frequency index carries modes)."""
     chain = segment_chain(pool)
     rows = []
     for (d, a, b, mode), (lat_ms, e, _a) in sorted(chain.seg.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3])):
         if b > a:
             rows.append({"dnn": f"dynasplit_{pool.network}", "granularity": "split", "device": chain.devices[d],
-                         "frequency_Hz": mode, "i": a + 1, "j": b, "latency_s": lat_ms / 1000.0, "energy_J": e,
+                         "mode": mode, "i": a + 1, "j": b, "latency_s": lat_ms / 1000.0, "energy_J": e,
                          "samples": "", "statistic": "mean", "spread_s": ""})
     return rows

@@ -132,12 +132,12 @@ def test_segment_profile_csv_loads_as_layerplan_profiles_with_modes_as_frequenci
     import csv
 
     from layerplan.dynasplit.loader import profile_csv_rows
-    from layerplan.profiles import COLUMNS, load_profiles
+    from layerplan.profiles import COLUMNS, OPTIONAL_COLUMNS, load_profiles
 
     pool = D.load_pool("vgg16", small_pool(tmp_path))
     path = tmp_path / "dynasplit_vgg16.csv"
     with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(COLUMNS))
+        w = csv.DictWriter(fh, fieldnames=list(COLUMNS + OPTIONAL_COLUMNS))
         w.writeheader()
         w.writerows(profile_csv_rows(pool))
     ps = load_profiles(path, "dynasplit_vgg16", "split")
