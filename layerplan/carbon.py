@@ -195,7 +195,14 @@ def grid_intensity_g_per_kWh(name: str, grid, *, trace_dir: str | None, time: st
             if not trace_dir:
                 raise DataError(f"relative trace {str(p)!r} needs carbon.dir (or LAYERPLAN_CARBON_DIR)", source=where,
                                 field=f"{where}.dir")
-            p = Path(trace_dir).expanduser() / p
+            base = Path(trace_dir).expanduser()
+            if not base.is_absolute() and not (base / p).is_file():
+                # a relative carbon.dir is read from the working directory, else from the source checkout's root
+                # (the default ../shared/data/carbon then works from any folder)
+                checkout = Path(__file__).resolve().parents[1]
+                if (checkout / "pyproject.toml").is_file() and (checkout / base / p).is_file():
+                    base = checkout / base
+            p = base / p
         when = grid.get("time") or time
         if not when:
             raise DataError(f"grid {name!r} reads a trace: set carbon.time (UTC, e.g. 2022-06-26T21:00:00Z)",
