@@ -182,7 +182,7 @@ def _worker_init() -> None:
     try:  # die with the parent (SIGKILL of the sweep must not leave workers writing)
         import ctypes
 
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:  # pragma: no cover - not Linux
         pass
 

@@ -151,14 +151,27 @@ def test_ctrl_c_stops_every_worker_and_prints_one_line(tmp_path):
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "layerplan: interrupted:" in err
     time.sleep(0.5)
-    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
-    assert left == []  # no worker keeps running
+    assert _alive_in_group(proc.pid) == []  # no worker keeps running
     done = len(results(sweep))
     assert 0 < done < 64
     proc2 = run(tmp_path, "-m", "dnn=vgg16,ssd300,vgg11,alexnet", "devices=c0,c1,c2,c3",
                 "network.bandwidth_Bps=1e5,1e6,1e7,1e8", "tracking=none", f"hydra.sweep.dir={sweep}", check=True)
     assert len(results(sweep)) == 64
     assert "64 jobs" in proc2.stderr
+
+
+def _alive_in_group(pgid: int) -> list[str]:
+    """Processes of the group that still run (a zombie waiting for a reaper has stopped)."""
+    pids = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout.split()
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
 
 
 def _free_port() -> int:
@@ -234,3 +247,23 @@ def test_runs_started_together_get_their_own_folders(tmp_path):
         rec = json.loads(path.read_text())
         total = [ln for ln in out.splitlines() if ln.startswith("latency (s):")][0]
         assert f"total {rec['latency_s']['total']:.4f}" in total
+
+
+@pytest.mark.slow
+def test_killing_the_sweep_leaves_no_worker_behind(tmp_path):
+    sweep = tmp_path / "s"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "-m", "dnn=vgg16,ssd300,vgg11,alexnet",
+                             "devices=c0,c1,c2,c3", "network.bandwidth_Bps=1e5,1e6,1e7,1e8", "tracking=none",
+                             f"hydra.sweep.dir={sweep}"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    t0 = time.monotonic()
+    while not any(sweep.glob("*/result.json")) and time.monotonic() - t0 < 120:
+        time.sleep(0.2)
+    proc.kill()  # SIGKILL of the parent only: the workers die with it (PR_SET_PDEATHSIG)
+    proc.wait(timeout=30)
+    time.sleep(1.0)
+    assert _alive_in_group(proc.pid) == []
+    n = len(results(sweep))
+    time.sleep(2.0)
+    assert len(results(sweep)) == n  # nothing writes after the kill
