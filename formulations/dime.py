@@ -28,7 +28,7 @@ analytic weight latency, zero for the standard pseudo layers).
 from __future__ import annotations
 
 import pyomo.environ as pyo
-from pyomo.common.config import Bool, ConfigDict, ConfigValue, PositiveInt
+from pyomo.common.config import Bool, ConfigDict, ConfigValue, In, PositiveInt
 from pyomo.core.base.block import declare_custom_block
 
 from layerplan.contribution import ContributionData, ModelContext
@@ -42,6 +42,17 @@ class BundleBlockData(ContributionData):
     CONFIG = ConfigDict()
     CONFIG.declare("mbs", ConfigValue(default=None, domain=PositiveInt, description="maximum bundle size MBS (default L)"))
     CONFIG.declare("ceiling", ConfigValue(default=True, domain=Bool, description="add the ceiling constraint Eq. (7.5)"))
+    CONFIG.declare(
+        "form",
+        ConfigValue(
+            default="flow",
+            domain=In(["flow", "thesis"]),
+            description="link of x and y: 'thesis' (Eq. (7.3)) or 'flow' (bundles as arcs, default)",
+            doc="'thesis' is Eq. (7.3), x[l,d] = sum of the bundles covering l; 'flow' makes bundles arcs of "
+                "the layered (layer boundary, device) graph with flow conservation at every bundle boundary "
+                "(docs/solver_scale.md): same integer solutions, LP relaxation = shortest-path polytope.",
+        ),
+    )
     name_in_errors = "dime"
 
     def build(self, ctx: ModelContext) -> None:
@@ -73,16 +84,36 @@ class BundleBlockData(ContributionData):
             dimen=4, ordered=True, doc="(i, j, d, f): bundle i..j on d at its f-th frequency",
         )
         self.y = pyo.Var(self.BUNDLE_F, domain=pyo.Binary, doc="y[i,j,d,f] = 1: bundle i..j runs on d at frequency f")
+        # Precomputed index lists (issue 12): the rules below read these instead of scanning
+        # all of BUNDLE_F for every (layer, device).
+        by_device: dict = {d: [] for d in dev}
+        starts: dict = {}
+        ends: dict = {}
+        for k in self.BUNDLE_F:
+            i, j, d, _f = k
+            by_device[d].append(k)
+            starts.setdefault((i, d), []).append(k)
+            ends.setdefault((j, d), []).append(k)
+        self.by_device, self.starts, self.ends = by_device, starts, ends
 
-        def link_rule(b, l, d):
-            """Eq. (7.3), with frequencies Eq. (8.1): a real layer on d is covered by exactly
-            one bundle on d (at one frequency).
+        if self.config.form == "thesis":
+            cover: dict = {}
+            for k in self.BUNDLE_F:
+                i, j, d, _f = k
+                for l in range(i, j + 1):
+                    cover.setdefault((l, d), []).append(k)
 
-            .. math:: x_{\\ell,d} = \\sum_{i \\le \\ell \\le j} \\sum_{f \\in F_d} y_{i,j,d,f}
-            """
-            return base.x[l, d] == sum(b.y[i, j, e, f] for (i, j, e, f) in b.BUNDLE_F if e == d and i <= l <= j)
+            def link_rule(b, l, d):
+                """Eq. (7.3), with frequencies Eq. (8.1): a real layer on d is covered by exactly
+                one bundle on d (at one frequency).
 
-        self.link_Constraint = pyo.Constraint(self.REAL, base.DEVICES, rule=link_rule, doc="Eq. (7.3)")
+                .. math:: x_{\\ell,d} = \\sum_{i \\le \\ell \\le j} \\sum_{f \\in F_d} y_{i,j,d,f}
+                """
+                return base.x[l, d] == sum(b.y[k] for k in cover.get((l, d), ()))
+
+            self.link_Constraint = pyo.Constraint(self.REAL, base.DEVICES, rule=link_rule, doc="Eq. (7.3)")
+        else:
+            self._build_flow_link(base, dev)
         if self.config.ceiling:
             self.k = pyo.Var(base.DEVICES, domain=pyo.NonNegativeIntegers, bounds=(0, -(-L // mbs)),
                              doc="k[d] = ceil(n_d / MBS)")
@@ -100,7 +131,7 @@ class BundleBlockData(ContributionData):
 
                 .. math:: \\sum_{i,j,f} y_{i,j,d,f} \\le \\lceil \\frac{\\sum_\\ell x_{\\ell,d}}{MBS} \\rceil
                 """
-                return sum(b.y[i, j, e, f] for (i, j, e, f) in b.BUNDLE_F if e == d) <= b.k[d]
+                return sum(b.y[k] for k in by_device[d]) <= b.k[d]
 
             self.k_lo_Constraint = pyo.Constraint(base.DEVICES, rule=k_lo_rule, doc="MBS k >= n")
             self.k_hi_Constraint = pyo.Constraint(base.DEVICES, rule=k_hi_rule, doc="MBS k <= n + MBS - 1")
@@ -129,6 +160,53 @@ class BundleBlockData(ContributionData):
             ctx.terms.replace(f"stage.weight@{d}", owner, sum(
                 p.exec_prob[l] * p.weight_s[l, k] * base.x[l, d] for l in pseudo if p.weight_s[l, k] != 0))
         ctx.provide("bundles", self)
+
+    def _build_flow_link(self, base, dev) -> None:
+        """Flow form of Eq. (7.3): bundles are arcs Start(i, d) -> End(j, d) of a layered
+        graph over layer boundaries and devices; at the boundary after real layer l the flow
+        out of End(l, d) either moves to another device (base z[l, d, e], e != d) or starts
+        a new bundle on d (s[l, d]), and the flow into Start(l + 1, e) comes from one of
+        those. With the base block's flow rows (sum_e z[l,d,e] = x[l,d], sum_d z[l,d,e] =
+        x[l+1,e]) and x[first, d] = S(first, d) these imply x[l+1,d] = x[l,d] + S(l+1,d) -
+        E(l,d), i.e. x[l,d] = sum of the bundles covering l (Eq. (7.3)) by induction, so
+        the integer solutions are the thesis'; the LP relaxation of the rows is a network
+        flow (the shortest-path polytope). With ``model.linearization=and`` the telescoped
+        Eq. (7.3) is added explicitly (the AND rows do not imply it).
+
+        .. math::
+            E_{\\ell,d} = \\sum_{e \\ne d} z_{\\ell,d,e} + s_{\\ell,d}, \\quad
+            S_{\\ell+1,e} = \\sum_{d \\ne e} z_{\\ell,d,e} + s_{\\ell,e}, \\quad
+            x_{first,d} = S_{first,d}
+        """
+        real = list(self.REAL)
+        inner = real[:-1]
+        starts, ends, y, z = self.starts, self.ends, self.y, base.z
+        self.INNER = pyo.Set(initialize=inner, ordered=True, doc="real layers followed by a real layer")
+        self.s = pyo.Var(self.INNER, base.DEVICES, domain=pyo.UnitInterval,
+                         doc="s[l,d] = 1: a bundle on d ends at l and the next one on d starts at l+1")
+
+        def S(l, d):
+            return sum(y[k] for k in starts.get((l, d), ()))
+
+        def E(l, d):
+            return sum(y[k] for k in ends.get((l, d), ()))
+
+        self.first_Constraint = pyo.Constraint(
+            base.DEVICES, rule=lambda b, d: base.x[real[0], d] == S(real[0], d),
+            doc="flow source: the first real layer starts a bundle")
+        self.end_Constraint = pyo.Constraint(
+            self.INNER, base.DEVICES,
+            rule=lambda b, l, d: E(l, d) == sum(z[l, d, e] for e in dev if e != d) + b.s[l, d],
+            doc="flow conservation at End(l, d)")
+        self.start_Constraint = pyo.Constraint(
+            self.INNER, base.DEVICES,
+            rule=lambda b, l, e: S(l + 1, e) == sum(z[l, d, e] for d in dev if d != e) + b.s[l, e],
+            doc="flow conservation at Start(l + 1, e)")
+        if base.config.linearization != "flow":
+            self.telescope_Constraint = pyo.Constraint(
+                self.INNER, base.DEVICES,
+                rule=lambda b, l, d: base.x[l + 1, d] == base.x[l, d] + S(l + 1, d) - E(l, d),
+                doc="Eq. (7.3) telescoped: x[l+1,d] - x[l,d] = S(l+1,d) - E(l,d)")
 
     def frequency_choice(self) -> dict[str, int]:
         """Frequency index used by each device that runs a bundle in the loaded solution."""

@@ -23,7 +23,7 @@ objectives). Each gets the term lists ``energy.compute@<device>`` and
 from __future__ import annotations
 
 import pyomo.environ as pyo
-from pyomo.common.config import Bool, ConfigDict, ConfigValue
+from pyomo.common.config import Bool, ConfigDict, ConfigValue, In
 from pyomo.core.base.block import declare_custom_block
 
 from layerplan.contribution import ContributionData, ModelContext
@@ -58,6 +58,12 @@ class FreddiBlockData(ContributionData):
     CONFIG.declare("energy_devices", ConfigValue(default="edge", description="edge | all | list of device names"))
     CONFIG.declare("one_frequency", ConfigValue(default=True, domain=Bool,
                                                 description="enforce a single frequency per device (w variables)"))
+    CONFIG.declare("link", ConfigValue(
+        default="start", domain=In(["start", "thesis"]),
+        description="frequency link: 'thesis' y[i,j,d,f] <= w[d,f]; 'start' sum_j y[l,j,d,f] <= w[d,f] (default)",
+        doc="'start' aggregates the thesis' rows per (first layer, device, frequency): at most one bundle starts "
+            "at a layer, so the integer solutions are the same, each row dominates the thesis rows it replaces, "
+            "and there are MBS times fewer rows (issue 12)."))
 
     def build(self, ctx: ModelContext) -> None:
         bundles = ctx.require("bundles", "freddi")
@@ -76,11 +82,23 @@ class FreddiBlockData(ContributionData):
                 rule=lambda b, d: sum(b.w[e, f] for (e, f) in b.FREQ if e == d) == 1,
                 doc="one frequency per device (Sec. 8.3)",
             )
-            self.frequency_link_Constraint = pyo.Constraint(
-                [k for k in bundles.BUNDLE_F if k[2] in multi],
-                rule=lambda b, i, j, d, f: bundles.y[i, j, d, f] <= b.w[d, f],
-                doc="y[i,j,d,f] <= w[d,f]",
-            )
+            if self.config.link == "thesis":
+                self.frequency_link_Constraint = pyo.Constraint(
+                    [k for k in bundles.BUNDLE_F if k[2] in multi],
+                    rule=lambda b, i, j, d, f: bundles.y[i, j, d, f] <= b.w[d, f],
+                    doc="y[i,j,d,f] <= w[d,f]",
+                )
+            else:
+                first: dict = {}
+                multi_set = set(multi)
+                for k in bundles.BUNDLE_F:
+                    if k[2] in multi_set:
+                        first.setdefault((k[0], k[2], k[3]), []).append(k)
+                self.frequency_link_Constraint = pyo.Constraint(
+                    list(first),
+                    rule=lambda b, i, d, f: sum(bundles.y[k] for k in first[i, d, f]) <= b.w[d, f],
+                    doc="sum_j y[i,j,d,f] <= w[d,f] (aggregated y <= w)",
+                )
         missing = [d for d in self.ENERGY_DEVICES if not bl.has_energy(didx[d])]
         if missing:
             raise DataError(
@@ -98,7 +116,9 @@ class FreddiBlockData(ContributionData):
 
         def compute_energy(b, d):
             """Eq. (8.3): E^c_d = sum_(i,j,f) e^c[i,j,d,f] y[i,j,d,f]."""
-            return sum(e[(i, j, didx[d], f)] * bundles.y[i, j, dd, f] for (i, j, dd, f) in bundles.BUNDLE_F if dd == d)
+            mine = getattr(bundles, "by_device", None)
+            keys = mine[d] if mine is not None else [k for k in bundles.BUNDLE_F if k[2] == d]
+            return sum(e[(i, j, didx[d], f)] * bundles.y[i, j, dd, f] for (i, j, dd, f) in keys)
 
         self.compute_energy_J = pyo.Expression(self.ENERGY_DEVICES, rule=compute_energy, doc="E^c_d, Eq. (8.3)")
         bw, tx = p.bandwidth_Bps, p.comm_s

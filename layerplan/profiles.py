@@ -307,19 +307,30 @@ def bundle_latency(params, profiles: ProfileSet, device_map: Mapping[str, str] |
             )
         labels.append(label)
         freqs.append(_choose_frequencies(profiles.frequencies(label), (frequency or {}).get(d, "all"), d, label))
+    # One pass over the profile rows (not over all L^2 bundles x D x F): a profile set that
+    # holds only the bundles up to some MBS costs O(rows), issue 12.
     lat, energy = {}, {}
-    complete = True
+    slots: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for di, label in enumerate(labels):
         for fi, f in enumerate(freqs[di]):
-            for a in range(L):
-                for b in range(a, L):
-                    key = (label, f, a + 1, b + 1)
-                    if key in profiles.latency_s:
-                        lat[(real[a], real[b], di, fi)] = profiles.latency_s[key]
-                        if key in profiles.energy_J:
-                            energy[(real[a], real[b], di, fi)] = profiles.energy_J[key]
-                    else:
-                        complete = False
+            slots.setdefault((label, f), []).append((di, fi))
+    count = dict.fromkeys(((di, fi) for v in slots.values() for di, fi in v), 0)
+    e_all = profiles.energy_J
+    for key, t in profiles.latency_s.items():
+        targets = slots.get(key[:2])
+        if targets is None:
+            continue
+        a, b = key[2], key[3]
+        if b > L:
+            continue
+        ga, gb = real[a - 1], real[b - 1]
+        e = e_all.get(key)
+        for di, fi in targets:
+            lat[(ga, gb, di, fi)] = t
+            count[(di, fi)] += 1
+            if e is not None:
+                energy[(ga, gb, di, fi)] = e
+    complete = all(n == L * (L + 1) // 2 for n in count.values())
     return BundleLatency(real, lat, energy, labels, freqs, complete,
                          {k: v for k, v in profiles.sources.items() if k in labels})
 
