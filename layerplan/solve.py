@@ -29,6 +29,51 @@ class SolveResult:
     solver_version: str = ""
     extra: dict = field(default_factory=dict)
 
+    @property
+    def mip_gap(self) -> float | None:
+        """Proven relative gap |objective - dual bound| / |objective| (None when unknown)."""
+        return self.gap
+
+    @property
+    def dual_bound(self) -> float | None:
+        return self.bound
+
+
+HIGHS_DEFAULT_REL_GAP = 1e-4  # HiGHS' mip_rel_gap default
+
+
+def proven_gap(obj: float, bound: float | None) -> float | None:
+    """Relative gap of an incumbent to its dual bound (0 when both are 0)."""
+    if bound is None:
+        return None
+    diff = abs(obj - bound)
+    if diff == 0:
+        return 0.0
+    return diff / abs(obj) if obj != 0 else float("inf")
+
+
+def gap_met(obj: float, bound: float | None, rel_gap: float, abs_gap: float) -> bool:
+    """Whether the proven gap meets the requested tolerance (either the relative or the
+    absolute one, as HiGHS and Gurobi stop). Unknown bound: not proven."""
+    if bound is None or bound != bound:
+        return False
+    diff = abs(obj - bound)
+    tiny = 1e-9 * max(1.0, abs(obj))  # floating-point noise of the bound itself
+    return diff <= max(rel_gap * abs(obj), abs_gap) * (1 + 1e-9) + tiny * 1e-3
+
+
+def _reset_highs_threads() -> None:
+    """HiGHS runs one global task scheduler per process, started with the thread count of
+    the first solve; a later solve that asks for another count ends with no solution
+    ('termination: unknown'). Resetting the scheduler before each solve that sets threads
+    lets every solve use its own count (issue 12)."""
+    try:
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
+    except Exception:  # pragma: no cover - older highspy without the call
+        pass
+
 
 def _solver(name: str):
     from pyomo.contrib.solver.common.factory import SolverFactory
@@ -90,8 +135,14 @@ def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None
         kwargs["rel_gap"] = float(cfg["mip_rel_gap"])
     if cfg.get("mip_abs_gap") is not None:
         kwargs["abs_gap"] = float(cfg["mip_abs_gap"])
+    elif name == "highs":
+        # HiGHS' default absolute gap (1e-6 objective units) is 10 % of a 1e-5 s objective:
+        # the relative gap alone decides unless mip_abs_gap is set.
+        kwargs["abs_gap"] = 0.0
     if cfg.get("threads") is not None:
         kwargs["threads"] = int(cfg["threads"])
+        if name == "highs":
+            _reset_highs_threads()
     if cfg.get("options"):
         kwargs["solver_options"] = dict(cfg["options"])
     t0 = time.perf_counter()
@@ -128,8 +179,25 @@ def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None
     status = "optimal" if res.solution_status == SolutionStatus.optimal else "feasible"
     obj = float(res.incumbent_objective)
     bound = None if res.objective_bound is None else float(res.objective_bound)
-    gap = None
-    if bound is not None and abs(obj) > 0:
-        gap = abs(obj - bound) / abs(obj)
+    if bound is not None and bound != bound:
+        bound = None
+    gap = proven_gap(obj, bound)
+    term = tc.name
+    rel_tol = float(cfg["mip_rel_gap"]) if cfg.get("mip_rel_gap") is not None else HIGHS_DEFAULT_REL_GAP
+    abs_tol = float(cfg["mip_abs_gap"]) if cfg.get("mip_abs_gap") is not None else 0.0
+    if status == "optimal" and _has_discrete(model) and not gap_met(obj, bound, rel_tol, abs_tol):
+        # A solver may call a badly scaled MIP optimal with a dual bound far from the
+        # incumbent (issue 12: dual bound 0, plan 8252x the optimum): never report that as
+        # optimal; the result carries the true gap and bound.
+        status, term = "feasible", f"{tc.name} (gap not proven: {gap if gap is not None else 'unknown'})"
     version = ".".join(str(v) for v in (opt.version() or ()))
-    return SolveResult(name, status, tc.name, obj, bound, gap, solve_s, version)
+    return SolveResult(name, status, term, obj, bound, gap, solve_s, version)
+
+
+def _has_discrete(model) -> bool:
+    import pyomo.environ as pyo
+
+    for v in model.component_data_objects(pyo.Var, active=True, descend_into=True):
+        if not v.fixed and not v.is_continuous():
+            return True
+    return False
