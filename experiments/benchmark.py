@@ -228,11 +228,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reproduce", action="store_true", help="with --run-path: time the full reproduce")
     ap.add_argument("--sweep", action="store_true",
                     help="only compare a bandwidth sweep that rebuilds each point with one that re-solves one model")
+    ap.add_argument("--g2", action="store_true",
+                    help="only the named instance G2 of issue 12 (L=200, D=16, F=8, MBS=8, DIME+FreDDI): "
+                         "latency and energy, one JSON line each")
+    ap.add_argument("--form", default="flow", choices=["flow", "thesis"],
+                    help="with --g2: DIME link form and FreDDI link (flow+start, or the thesis' literal rows)")
+    ap.add_argument("--backend", default="pyomo", choices=["pyomo", "direct"],
+                    help="with --g2: build through Pyomo (default) or the direct HiGHS matrix (layerplan.direct)")
+    ap.add_argument("--presolve", default="off", choices=["off", "on", "choose"], help="with --g2: HiGHS presolve")
+    ap.add_argument("--threads", type=int, default=2, help="with --g2: HiGHS threads (default 2)")
+    ap.add_argument("--objectives", default="latency,energy", help="with --g2: comma-separated objectives")
+    ap.add_argument("--size", default=None, metavar="L,D,F,MBS", help="with --g2: another size of the same generator")
     args = ap.parse_args(argv)
     if args.run_path:
         from layerplan.experiments.bench_runpath import main as run_path
 
         return run_path(args.quick, args.reproduce)
+    if args.g2:
+        return g2_benchmark(args)
     if args.sweep:
         return sweep_benchmark(args.quick)
     if args.cadi:
@@ -289,6 +302,65 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         write_rows(args.csv, rows)
         print(f"csv: {args.csv}")
+    return 0
+
+
+def g2_benchmark(args) -> int:
+    """Issue 12's instance G2 (experiments/scale.py): build + solve per objective; one JSON
+    line per objective at the end. Build includes compose + build_model (Pyomo) or the
+    matrix build (direct); solve includes the translation to HiGHS."""
+    import json
+
+    from layerplan.experiments.scale import G2, g2_instance
+
+    size = dict(G2)
+    if args.size:
+        size.update(zip(("layers", "devices", "freqs", "mbs"), (int(v) for v in args.size.split(","))))
+    print(machine(), file=sys.stderr)
+    t0 = time.perf_counter()
+    sc, params, mbs = g2_instance(size["layers"], size["devices"], size["freqs"], size["mbs"], size["seed"])
+    profiles_s = time.perf_counter() - t0
+    print(f"G2 {size}: scenario + profiles + bundle_latency {profiles_s:.2f} s", file=sys.stderr, flush=True)
+    thesis = args.form == "thesis"
+    formulation = {"dime": {"mbs": mbs, "form": "thesis" if thesis else "flow"},
+                   "freddi": {"link": "thesis" if thesis else "start"}}
+    solver = {"name": "highs", "mip_rel_gap": 1e-6, "threads": args.threads,
+              "time_limit_s": args.time_limit if args.time_limit is not None else 600.0}
+    if args.presolve != "choose":
+        solver["options"] = {"presolve": args.presolve}
+    lines = []
+    for objective in args.objectives.split(","):
+        rec = {"objective": objective, "backend": args.backend, "form": args.form, "presolve": args.presolve}
+        t0 = time.perf_counter()
+        if args.backend == "direct":
+            from layerplan.direct import build_direct
+
+            model = build_direct(sc, params, formulation, objective, {"memory": False})
+            rec["build_s"] = time.perf_counter() - t0
+            rec.update(variables=model.n_cols, constraints=model.n_rows)
+            sol = model.solve(solver)
+        else:
+            comp = compose(formulation, None, objective, {"memory": False})
+            built = build_model(sc, params, comp)
+            rec["build_s"] = time.perf_counter() - t0
+            size_ = model_size(built.model)
+            rec.update(variables=size_["variables"], constraints=size_["constraints"])
+            try:
+                sol = solve(built.model, solver)
+            except SolverError as exc:
+                rec.update(status=f"no solution: {exc.one_line()}", solve_s=time.perf_counter() - t0 - rec["build_s"])
+                lines.append(rec)
+                continue
+        rec.update(status=sol.status, mip_gap=sol.gap, dual_bound=sol.bound, objective_value=sol.objective,
+                   solve_s=sol.solve_s, method=sol.extra.get("method", "milp"))
+        rec["total_s"] = rec["build_s"] + rec["solve_s"]
+        print(f"  {objective}: build {rec['build_s']:.2f} s, solve {rec['solve_s']:.2f} s, {rec['status']}, "
+              f"gap {rec['mip_gap']}", file=sys.stderr, flush=True)
+        lines.append(rec)
+    for rec in lines:
+        print(json.dumps({k: rec.get(k) for k in ("objective", "status", "mip_gap", "build_s", "solve_s", "variables",
+                                                   "constraints", "objective_value", "dual_bound", "method", "backend",
+                                                   "form", "presolve")}))
     return 0
 
 

@@ -28,6 +28,13 @@ def solve_built(built, solver: Mapping[str, Any] | None = None, *, opt=None):
     """Solve a built model. An objective block with a ``solve_model(ctx, solve_once)``
     method (e.g. ``carbon``'s Dinkelbach iterations) drives the solver itself."""
     caps = active_caps(built)
+    if (solver or {}).get("fast_path") == "dp":
+        # Exact DP for latency-only chains (layerplan.dp); declines (-> MILP) without a certificate.
+        from layerplan.dp import solve_fast_path
+
+        fast = solve_fast_path(built)
+        if fast is not None:
+            return fast
 
     def once():
         return solve(built.model, solver, caps=caps, opt=opt)

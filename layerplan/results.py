@@ -60,6 +60,7 @@ def collect(built: BuiltModel, sol: SolveResult) -> dict[str, Any]:
         "objective": sol.objective,
         "objective_bound": sol.bound,
         "mip_gap": sol.gap,
+        "method": sol.extra.get("method", "milp"),  # dp: answered by layerplan.dp's certified fast path
         "scenario": built.ctx.scenario.name,
         "dnn": built.ctx.scenario.dnn.name,
         "granularity": built.ctx.scenario.dnn.granularity,

@@ -1,0 +1,306 @@
+"""Exact dynamic programs for latency-only chains: an oracle and a fast path (issue 12).
+
+A chain plan is a path through the layered graph of (layer, device) nodes, so the minimum
+latency of the base ILP (Ch. 5, Eqs. (5.4)-(5.6)), with preloading (Ch. 6, Eq. (6.2)), or
+with bundle profiles (Ch. 7, Eq. (7.2), bundles as arcs) is a shortest path, found by a DP
+over layers in O(L D^2) (base) or O(L MBS D^2 F) (bundles).
+
+**What the DP solves exactly** (``chain_dp``): the latency objective of the compositions
+``base``, ``base + preload``, ``base + jointdnn|dime [+ freddi]`` with pinned layers, with
+
+* no memory constraint (Eq. (5.2)),
+* no DIME ceiling (Eq. (7.5)) and
+* a free frequency per bundle (no single frequency per device, FreDDI Sec. 8.3),
+
+i.e. a *relaxation* of the full model whenever memory caps, the ceiling or FreDDI's
+one-frequency rule are on. **Certificate** (``dp_certificate``): when the DP's plan also
+satisfies every dropped constraint (memory of each device, at most ceil(n_d / MBS) bundles
+on each device, one frequency per device), it is optimal for the full model too (a
+relaxation's optimum that is feasible is optimal), and the fast path answers with it
+(result ``method: dp``); otherwise it falls back to the MILP (``method: milp``). Any other
+constraint plugin, objective or formulation makes the fast path decline (it never guesses).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from layerplan.latency import LatencyParams
+
+SUPPORTED_FORMULATIONS = {"base", "preload", "dime", "jointdnn", "freddi"}
+
+
+@dataclass
+class DPPlan:
+    latency_s: float
+    assignment: list[int]  # device index per layer
+    bundles: list[tuple[int, int, int, int]] = field(default_factory=list)  # (i, j, d, f), global layer indexes
+
+
+def _allowed(params: LatencyParams) -> list[np.ndarray]:
+    D = params.n_devices
+    out = []
+    for l in range(params.n_layers):
+        mask = np.zeros(D, dtype=bool)
+        if l in params.pinned:
+            mask[params.pinned[l]] = True
+        else:
+            mask[:] = True
+        out.append(mask)
+    return out
+
+
+def base_dp(params: LatencyParams, *, preload: bool) -> DPPlan:
+    """Min latency of the base ILP (Eqs. (5.4)-(5.6)) or with preloading (Eq. (6.2)),
+    pins respected, memory ignored: V[l+1, e] = min_d V[l, d] + cost(l, d -> l+1, e)."""
+    L, D = params.n_layers, params.n_devices
+    p, tc, tw, tx = params.exec_prob, params.compute_s, params.weight_s, params.comm_s
+    allowed = _allowed(params)
+    V = np.where(allowed[0], p[0] * tc[0] + (0.0 if preload else p[0] * tw[0]), np.inf)
+    back = np.zeros((L, D), dtype=int)
+    eye = np.eye(D, dtype=bool)
+    for l in range(L - 1):
+        w = p[l + 1] * tw[l + 1]
+        step = p[l + 1] * (tx[l] + tc[l + 1][None, :])  # [d, e]
+        step = step + (np.where(eye, w[None, :], 0.0) if preload else w[None, :])
+        cand = V[:, None] + step
+        back[l + 1] = np.argmin(cand, axis=0)
+        V = np.where(allowed[l + 1], cand[back[l + 1], np.arange(D)], np.inf)
+    d = int(np.argmin(V))
+    best = float(V[d])
+    a = [d]
+    for l in range(L - 1, 0, -1):
+        d = int(back[l, d])
+        a.append(d)
+    return DPPlan(best, a[::-1])
+
+
+def bundle_dp(params: LatencyParams, mbs: int) -> DPPlan:
+    """Min latency with bundle profiles (Eq. (7.2)): real layers covered by bundles of at
+    most ``mbs`` layers, each at its best frequency; pseudo layers keep their analytic
+    compute and weight latency; every transfer l -> l+1 costs p_{l+1} t^x[l, d, d']."""
+    bl = params.bundles
+    L, D = params.n_layers, params.n_devices
+    p, tc, tw, tx = params.exec_prob, params.compute_s, params.weight_s, params.comm_s
+    real = bl.real_layers
+    r0, r1 = real[0], real[-1]
+    K = len(real)
+    allowed = _allowed(params)
+    # best frequency and latency of every bundle (a, n): real positions a..a+n-1
+    nf = [len(f) for f in bl.freqs]
+    big = math.inf
+    cost = np.full((K, mbs + 1, D), big)
+    fbest = np.zeros((K, mbs + 1, D), dtype=int)
+    for d in range(D):
+        for a in range(K):
+            for n in range(1, min(mbs, K - a) + 1):
+                i, j = real[a], real[a + n - 1]
+                if not all(allowed[l][d] for l in range(i, j + 1)):
+                    continue
+                vals = [bl.latency_s[(i, j, d, f)] for f in range(nf[d])]
+                f = int(np.argmin(vals))
+                inner = sum(p[l + 1] * tx[l, d, d] for l in range(i, j))
+                cost[a, n, d] = vals[f] + inner
+                fbest[a, n, d] = f
+    # pseudo prefix: layers 0..r0-1 one by one (analytic compute + weight)
+    V = np.where(allowed[0], p[0] * (tc[0] + tw[0]), np.inf)
+    back_pre = []
+    for l in range(r0 - 1):
+        cand = V[:, None] + p[l + 1] * (tx[l] + (tc[l + 1] + tw[l + 1])[None, :])
+        b = np.argmin(cand, axis=0)
+        back_pre.append(b)
+        V = np.where(allowed[l + 1], cand[b, np.arange(D)], np.inf)
+    # W[a, e]: min cost with real positions < a covered and the last bundle ending at a-1 on e
+    W = np.full((K + 1, D), np.inf)
+    arg = {}
+    # first bundle: from the last pseudo layer r0-1 (or none)
+    for n in range(1, min(mbs, K) + 1):
+        c = cost[0, n]
+        if r0 > 0:
+            cand = V[:, None] + p[r0] * tx[r0 - 1] + c[None, :]
+            b = np.argmin(cand, axis=0)
+            val = cand[b, np.arange(D)]
+        else:
+            b = np.full(D, -1)
+            val = c
+        better = val < W[n]
+        W[n] = np.where(better, val, W[n])
+        for e in np.nonzero(better)[0]:
+            arg[(n, int(e))] = (0, n, int(b[e]))
+    for a in range(1, K):
+        l = real[a - 1]
+        trans = W[a][:, None] + p[l + 1] * tx[l]  # [d, e]
+        bprev = np.argmin(trans, axis=0)
+        best_in = trans[bprev, np.arange(D)]
+        for n in range(1, min(mbs, K - a) + 1):
+            val = best_in + cost[a, n]
+            better = val < W[a + n]
+            W[a + n] = np.where(better, val, W[a + n])
+            for e in np.nonzero(better)[0]:
+                arg[(a + n, int(e))] = (a, n, int(bprev[e]))
+    # pseudo suffix
+    U = W[K].copy()
+    back_post = []
+    for l in range(r1, L - 1):
+        cand = U[:, None] + p[l + 1] * (tx[l] + (tc[l + 1] + tw[l + 1])[None, :])
+        b = np.argmin(cand, axis=0)
+        back_post.append(b)
+        U = np.where(allowed[l + 1], cand[b, np.arange(D)], np.inf)
+    d = int(np.argmin(U))
+    best = float(U[d])
+    if not math.isfinite(best):
+        return DPPlan(math.inf, [])
+    a_out = [0] * L
+    for k in range(L - 1, r1, -1):
+        a_out[k] = d
+        d = int(back_post[k - r1 - 1][d])
+    bundles = []
+    pos, e = K, d
+    while pos > 0:
+        a, n, prev = arg[(pos, e)]
+        i, j = real[a], real[a + n - 1]
+        bundles.append((i, j, e, int(fbest[a, n, e])))
+        for l in range(i, j + 1):
+            a_out[l] = e
+        pos, e = a, prev
+    bundles.reverse()
+    d = e
+    for k in range(r0 - 1, -1, -1):
+        a_out[k] = d
+        if k > 0:
+            d = int(back_pre[k - 1][d])
+    return DPPlan(best, a_out, bundles)
+
+
+# ----------------------------------------------------------------------------- fast path
+
+
+def applicable(built) -> str | None:
+    """None when the DP can answer for this composition (module docstring), else why not."""
+    comp = built.composition
+    names = set(comp.formulation_names)
+    if not names <= SUPPORTED_FORMULATIONS:
+        return f"formulation(s) {sorted(names - SUPPORTED_FORMULATIONS)} not in the DP"
+    if comp.constraints:
+        return "constraint plugins " + ", ".join(e.name for e, _ in comp.constraints)
+    if comp.objective[0].name != "latency":
+        return f"objective {comp.objective[0].name!r}"
+    if "preload" in names and names & {"dime", "jointdnn"}:
+        return "preload with bundles"
+    if built.ctx.params.exec_prob is not None and names & {"dime", "jointdnn"} and \
+            any(built.ctx.params.exec_prob[l] != 1.0 for l in range(built.ctx.params.n_layers)):
+        return "early-exit probabilities with bundles"
+    return None
+
+
+def chain_dp(built) -> DPPlan:
+    """The DP of the (relaxed) composition of a built model."""
+    names = set(built.composition.formulation_names)
+    params = built.ctx.params
+    blk = built.ctx.shared.get("bundles")
+    if blk is not None:
+        return bundle_dp(params, blk.mbs)
+    return base_dp(params, preload="preload" in names)
+
+
+def dp_certificate(built, plan: DPPlan) -> str | None:
+    """None when the DP plan satisfies every constraint the DP dropped, else the first
+    violated one (then the DP value is only a lower bound)."""
+    params = built.ctx.params
+    if not math.isfinite(plan.latency_s):
+        return "no plan"
+    base = built.base
+    if getattr(base.config, "memory", False) and hasattr(base, "memory_Constraint"):
+        used = np.zeros(params.n_devices)
+        for l, d in enumerate(plan.assignment):
+            used[d] += params.weight_bytes[l]
+        if np.any(used > params.memory_B * (1 + 1e-12)):
+            return "memory (Eq. (5.2))"
+    blk = built.ctx.shared.get("bundles")
+    if blk is not None:
+        real = set(params.bundles.real_layers)
+        if blk.config.ceiling:
+            for d in range(params.n_devices):
+                n_d = sum(1 for l in real if plan.assignment[l] == d)
+                if sum(1 for b in plan.bundles if b[2] == d) > math.ceil(n_d / blk.mbs):
+                    return "DIME ceiling (Eq. (7.5))"
+        fre = built.ctx.active.get("formulation:freddi")
+        if fre is not None and fre.config.one_frequency:
+            for d in range(params.n_devices):
+                if len({b[3] for b in plan.bundles if b[2] == d}) > 1:
+                    return "one frequency per device (Sec. 8.3)"
+        elif any(len(f) > 1 for f in params.bundles.freqs):
+            return "several frequencies without freddi"
+    return None
+
+
+def load_plan(built, plan: DPPlan) -> float:
+    """Set the model's variables to the DP plan (base x, z; preload q; bundle y, s, k;
+    FreDDI w) and return the model's objective value there."""
+    import pyomo.environ as pyo
+
+    base = built.base
+    dev = list(base.DEVICES)
+    a = plan.assignment
+    for l in base.LAYERS:
+        for d in dev:
+            if not base.x[l, d].fixed:
+                base.x[l, d].set_value(1 if dev[a[l]] == d else 0)
+    for l in base.TRANSITIONS:
+        for d in dev:
+            for e in dev:
+                base.z[l, d, e].set_value(1 if (dev[a[l]] == d and dev[a[l + 1]] == e) else 0)
+    pre = built.ctx.active.get("formulation:preload")
+    if pre is not None:
+        for l in pre.LAYERS_2L:
+            for d in dev:
+                pre.q[l, d].set_value(1 if dev[a[l - 1]] == d == dev[a[l]] else 0)
+    blk = built.ctx.shared.get("bundles")
+    if blk is not None:
+        chosen = {(i, j, dev[d], f) for i, j, d, f in plan.bundles}
+        for k in blk.BUNDLE_F:
+            blk.y[k].set_value(1 if k in chosen else 0)
+        if hasattr(blk, "s"):
+            ends = {(j, dev[d]) for i, j, d, f in plan.bundles}
+            starts = {(i, dev[d]) for i, j, d, f in plan.bundles}
+            for l in blk.INNER:
+                for d in dev:
+                    blk.s[l, d].set_value(1 if (l, d) in ends and (l + 1, d) in starts else 0)
+        if hasattr(blk, "k"):
+            real = list(blk.REAL)
+            for d in dev:
+                n_d = sum(1 for l in real if dev[a[l]] == d)
+                blk.k[d].set_value(-(-n_d // blk.mbs))
+        fre = built.ctx.active.get("formulation:freddi")
+        if fre is not None and hasattr(fre, "w"):
+            used = {dev[d]: f for i, j, d, f in plan.bundles}
+            for (d, f) in fre.FREQ:
+                fre.w[d, f].set_value(1 if used.get(d, 0) == f else 0)
+    obj = next(built.model.component_data_objects(pyo.Objective, active=True))
+    return float(pyo.value(obj))
+
+
+def solve_fast_path(built):
+    """SolveResult with ``extra['method'] == 'dp'`` when the DP answers with a certificate,
+    else None (with the reason in ``built.ctx.shared['dp_declined']``)."""
+    import time
+
+    from layerplan.solve import SolveResult
+
+    t0 = time.perf_counter()
+    why = applicable(built)
+    if why is None:
+        plan = chain_dp(built)
+        why = dp_certificate(built, plan)
+        if why is None:
+            value = load_plan(built, plan)
+            if not math.isclose(value, plan.latency_s, rel_tol=1e-9, abs_tol=1e-12):
+                why = f"model value {value!r} != DP value {plan.latency_s!r}"
+            else:
+                return SolveResult("dp", "optimal", "dp", value, value, 0.0, time.perf_counter() - t0,
+                                   extra={"method": "dp"})
+    built.ctx.shared["dp_declined"] = why
+    return None

@@ -1,0 +1,78 @@
+"""Issue 12: the exact chain DP (layerplan.dp) against enumeration and the MILP, and the
+certified fast path (solver.fast_path=dp)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from layerplan.api import solve_scenario
+from layerplan.dp import base_dp, bundle_dp
+from layerplan.experiments.benchmark import random_chain
+from layerplan.latency import analytic_params, plan_latency_s
+from layerplan.oracle import enumerate_plans
+from layerplan.profiles import bundle_latency
+
+from test_solver_scale import enumerate_latency, make_case
+
+pytestmark = pytest.mark.component
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 5), d=st.integers(1, 3), preload=st.booleans())
+def test_base_dp_equals_enumeration(seed, n, d, preload):
+    p = analytic_params(random_chain(seed, n, d))
+    best, _ = enumerate_plans(p, preload=preload, memory=False)
+    plan = base_dp(p, preload=preload)
+    assert math.isclose(plan.latency_s, best, rel_tol=1e-9, abs_tol=1e-15)
+    assert math.isclose(plan_latency_s(p, plan.assignment, preload=preload)["total"], best, rel_tol=1e-9,
+                        abs_tol=1e-15)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 5), d=st.integers(2, 3), mbs=st.integers(1, 4))
+def test_bundle_dp_equals_enumeration_without_ceiling(seed, n, d, mbs):
+    sc, ps = make_case(seed, n, d, 1)
+    p = analytic_params(sc)
+    p.bundles = bundle_latency(p, ps, None, {x.name: x.spec for x in sc.devices})
+    mbs = min(mbs, n)
+    plan = bundle_dp(p, mbs)
+    assert math.isclose(plan.latency_s, enumerate_latency(p, mbs, ceiling=False, memory=False), rel_tol=1e-9)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 5), d=st.integers(2, 3), mbs=st.integers(1, 4),
+       n_freq=st.integers(1, 2), ceiling=st.booleans(), memory=st.booleans())
+def test_fast_path_equals_the_milp(seed, n, d, mbs, n_freq, ceiling, memory):
+    sc, ps = make_case(seed, n, d, n_freq, memory=memory)
+    mbs = min(mbs, n)
+    form = {("dime" if ceiling else "jointdnn"): {"mbs": mbs}}
+    if n_freq > 1:
+        form["freddi"] = {}
+    kw = dict(formulation=form, profiles=ps, model={"memory": memory})
+    try:
+        milp = solve_scenario(sc, **kw)
+    except Exception:  # infeasible (memory / ceiling): the fast path must fail the same way
+        with pytest.raises(Exception):
+            solve_scenario(sc, **kw, solver={"fast_path": "dp"})
+        return
+    fast = solve_scenario(sc, **kw, solver={"fast_path": "dp"})
+    assert fast["method"] in ("dp", "milp") and milp["method"] == "milp"
+    assert math.isclose(fast["objective"], milp["objective"], rel_tol=1e-6, abs_tol=1e-12)
+    assert fast["status"] == "optimal"
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 12), d=st.integers(2, 4), preload=st.booleans())
+def test_fast_path_answers_unconstrained_base_chains(seed, n, d, preload):
+    sc = random_chain(seed, n, d)
+    form = ["preload"] if preload else []
+    milp = solve_scenario(sc, formulation=form, model={"memory": False})
+    fast = solve_scenario(sc, formulation=form, model={"memory": False}, solver={"fast_path": "dp"})
+    assert fast["method"] == "dp"  # nothing the DP cannot express: it always answers
+    assert math.isclose(fast["objective"], milp["objective"], rel_tol=1e-7, abs_tol=1e-12)
+    assert math.isclose(fast["latency_s"]["total"], milp["objective"], rel_tol=1e-7, abs_tol=1e-12)
