@@ -156,7 +156,7 @@ class DirectModel:
         gap = proven_gap(obj, bound)
         status = "optimal" if ms == highspy.HighsModelStatus.kOptimal and gap_met(obj, bound, rel, abs_gap) else "feasible"
         col = np.asarray(h.getSolution().col_value)
-        extra = {"method": method, "assignment": self._assignment(col), "model_status": h.modelStatusToString(ms),
+        extra = {"method": method, "dominated_frequencies": self.index["dominated_frequencies"], "assignment": self._assignment(col), "model_status": h.modelStatusToString(ms),
                  "lp_iterations": int(info.simplex_iteration_count), "nodes": int(getattr(info, "mip_node_count", 0))}
         extra.update(self._bundles(col))
         return DirectResult("highs", status, h.modelStatusToString(ms), obj, bound, gap, solve_s,
@@ -195,8 +195,11 @@ def supported(formulation: Mapping[str, Any], objective: str, base_options: Mapp
 
 
 def build_direct(scenario, params, formulation: Mapping[str, Any], objective: str = "latency",
-                 base_options: Mapping[str, Any] | None = None) -> DirectModel:
-    """The HiGHS model of a supported composition (module docstring)."""
+                 base_options: Mapping[str, Any] | None = None, *, dominance: bool = True) -> DirectModel:
+    """The HiGHS model of a supported composition (module docstring); ``dominance`` drops
+    the frequencies of a device that another of its frequencies dominates on every bundle
+    for this objective (exact, see the comment in the code)."""
+    cfg_dominance = dominance
     import highspy
 
     why = supported(formulation, objective, base_options)
@@ -224,8 +227,27 @@ def build_direct(scenario, params, formulation: Mapping[str, Any], objective: st
     multi = [d for d in range(D) if freqs[d] > 1]
     if multi and not fre:
         raise ConfigError(f"device {p.devices[multi[0]]!r} has several frequencies: add freddi", field="formulation")
+    # Frequency dominance (exact): if one frequency f* of device d is at least as good as
+    # every other on every bundle for this objective, any plan using f on d becomes no worse
+    # when all of d's bundles switch to f* (the flow, ceiling and memory rows do not see f,
+    # and one frequency per device stays true), so the other frequencies' columns can go.
+    keep_f: list[list[int]] = []
+    edevs = [d for d in range(D) if p.device_classes[d] == "edge"]
+    for d in range(D):
+        fs = list(range(freqs[d]))
+        if fre and len(fs) > 1 and cfg_dominance:
+            bl_keys = [(real[a], real[a + n - 1]) for a in range(K) for n in range(1, min(mbs, K - a) + 1)]
+            if objective == "latency":
+                mat = np.array([[bl.latency_s[(i, j, d, f)] for (i, j) in bl_keys] for f in fs])
+            elif d in edevs:
+                mat = np.array([[bl.energy_J[(i, j, d, f)] for (i, j) in bl_keys] for f in fs])
+            else:
+                mat = np.zeros((len(fs), len(bl_keys)))
+            best = [f for f in fs if np.all(mat[f] <= mat.min(axis=0))]
+            if best:
+                fs = [best[-1]]
+        keep_f.append(fs)
     cols, rows = _Cols(), _Rows()
-    cost: list[np.ndarray] = []
 
     # x[l, d]
     x0 = cols.add(L * D, 0.0, 1.0, 1)
@@ -239,7 +261,7 @@ def build_direct(scenario, params, formulation: Mapping[str, Any], objective: st
     z0 = cols.add((L - 1) * D * D, 0.0, 1.0, 0)
     Z = lambda l, d, e: z0 + (np.asarray(l) * D + np.asarray(d)) * D + np.asarray(e)  # noqa: E731
     # y[i, j, d, f]: bundles (a, n) over real positions
-    keys = [(real[a], real[a + n - 1], d, f) for d in range(D) for f in range(freqs[d])
+    keys = [(real[a], real[a + n - 1], d, f) for d in range(D) for f in keep_f[d]
             for a in range(K) for n in range(1, min(mbs, K - a) + 1)]
     karr = np.array(keys, dtype=np.int64).reshape(-1, 4)
     y0 = cols.add(len(keys), 0.0, 1.0, 1)
@@ -251,7 +273,7 @@ def build_direct(scenario, params, formulation: Mapping[str, Any], objective: st
     if ceiling:
         k0 = cols.add(D, 0.0, float(-(-K // mbs)), 1)
     if fre:
-        wkeys = [(d, f) for d in multi for f in range(freqs[d])]
+        wkeys = [(d, f) for d in multi for f in keep_f[d]]
         w0 = cols.add(len(wkeys), 0.0, 1.0, 1)
         wpos = {k: w0 + i for i, k in enumerate(wkeys)}
 
@@ -321,7 +343,7 @@ def build_direct(scenario, params, formulation: Mapping[str, Any], objective: st
     if fre and multi:
         r = rows.add(len(multi), 1.0, 1.0)
         for n, d in enumerate(multi):
-            rows.coef(np.full(freqs[d], r + n), [wpos[(d, f)] for f in range(freqs[d])], 1.0)
+            rows.coef(np.full(len(keep_f[d]), r + n), [wpos[(d, f)] for f in keep_f[d]], 1.0)
         mm = np.isin(yd, multi)
         grp = {}
         gid = np.empty(int(mm.sum()), dtype=np.int64)
@@ -390,6 +412,10 @@ def build_direct(scenario, params, formulation: Mapping[str, Any], objective: st
     lp.a_matrix_.value_ = vv
     lp.a_matrix_.num_col_ = cols.n
     lp.a_matrix_.num_row_ = rows.n
-    lp.integrality_ = [highspy.HighsVarType(int(v)) for v in np.concatenate(cols.integ)]
-    index = {"x": (x0, L, D), "y": (y0, keys)}
+    integ = np.concatenate(cols.integ)
+    try:
+        lp.integrality_ = integ.astype(np.uint8)
+    except TypeError:  # older highspy: a list of HighsVarType
+        lp.integrality_ = [highspy.HighsVarType(int(v)) for v in integ]
+    index = {"x": (x0, L, D), "y": (y0, keys), "dominated_frequencies": sum(freqs) - sum(len(f) for f in keep_f)}
     return DirectModel(lp, cols.n, rows.n, scale, index, p, time.perf_counter() - t0)
