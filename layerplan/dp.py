@@ -175,6 +175,210 @@ def bundle_dp(params: LatencyParams, mbs: int) -> DPPlan:
     return DPPlan(best, a_out, bundles)
 
 
+def path_costs(params: LatencyParams, objective: str = "latency", mbs: int | None = None):
+    """Arc costs of the bundle path for ``latency`` (Eqs. (5.5), (7.2)) or ``energy``
+    (edge devices' Eqs. (8.3)-(8.6)): (bundle[d][f] -> array [a, n] (np.inf outside),
+    transfer[l, d, e] for l -> l+1, pseudo[l, d])."""
+    bl = params.bundles
+    L, D = params.n_layers, params.n_devices
+    p, tx = params.exec_prob, params.comm_s
+    real = bl.real_layers
+    K = len(real)
+    if objective == "latency":
+        trans = p[1:, None, None] * tx
+        pseudo = p[:, None] * (params.compute_s + params.weight_s)
+        table = bl.latency_s
+        counted = set(range(D))
+    else:
+        edge = [d for d in range(D) if params.device_classes[d] == "edge"]
+        counted = set(edge)
+        trans = np.zeros_like(tx)
+        bw = params.bandwidth_Bps
+        for d in edge:
+            radio = params.radios[d]
+            if radio is None:
+                continue
+            for o in range(D):
+                if o != d:
+                    trans[:, d, o] += radio.upload_power_W(bw[d, o]) * tx[:, d, o]
+                    trans[:, o, d] += radio.download_power_W(bw[o, d]) * tx[:, o, d]
+        pseudo = np.zeros((L, D))
+        table = bl.energy_J
+    bundle = []
+    for d in range(D):
+        per_f = []
+        for f in range(len(bl.freqs[d])):
+            top = min(mbs or K, K)
+            arr = np.full((K, top + 1), np.inf)
+            for a in range(K):
+                for n in range(1, min(top, K - a) + 1):
+                    key = (real[a], real[a + n - 1], d, f)
+                    if key in bl.latency_s:
+                        arr[a, n] = table[key] if d in counted else 0.0
+            per_f.append(arr)
+        bundle.append(per_f)
+    return bundle, trans, pseudo
+
+
+def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency") -> DPPlan:
+    """Min cost of DIME's composition with the ceiling Eq. (7.5) relaxed to every maximal
+    segment of one device: a segment of n real layers is covered by exactly ceil(n / MBS)
+    bundles (total waste sum (MBS - size) <= MBS - 1), each segment at its own frequency.
+
+    Any plan that meets the global ceiling meets this (a device's segments need at least
+    sum_s ceil(n_s / MBS) >= ceil(N_d / MBS) bundles, so equality holds in every segment),
+    so the value is a lower bound, exact when the plan uses each device's frequency once and
+    sum_s ceil(n_s / MBS) <= ceil(N_d / MBS) (``dp_certificate`` checks both)."""
+    bl = params.bundles
+    L, D = params.n_layers, params.n_devices
+    real = bl.real_layers
+    r0, r1 = real[0], real[-1]
+    K = len(real)
+    M = min(mbs, K)
+    allowed = _allowed(params)
+    bundle, trans, pseudo = path_costs(params, objective, M)
+    # bundles' internal transfers l -> l+1 on one device are paid in the segment (prefix sums)
+    diag = np.array([[trans[l, d, d] for d in range(D)] for l in range(real[0], real[-1])]).reshape(-1, D)
+    inner_cum = np.vstack([np.zeros((1, D)), np.cumsum(diag, axis=0)])  # [a] sum of diag over positions < a
+    bad = np.array([[0 if allowed[l][d] else 1 for d in range(D)] for l in real])
+    bad_cum = np.vstack([np.zeros((1, D), dtype=int), np.cumsum(bad, axis=0)])
+    # seg[a, b, d]: best cover of positions a..b-1 on d with exactly ceil(n/M) bundles
+    seg = np.full((K, K + 1, D), np.inf)
+    # all (device, frequency) pairs at once: B[P, a, size]
+    pairs = [(d, f) for d in range(D) for f in range(len(bundle[d]))]
+    P = len(pairs)
+    B = np.stack([bundle[d][f][:, :M + 1] for d, f in pairs])  # [P, K, M+1]
+    starts = np.array([next(k for k, (dd, _) in enumerate(pairs) if dd == d) for d in range(D)])
+    # F[P, a, slot(n), r]: positions a..a+n-1 covered with total waste r (<= M-1); a rolling
+    # window of M+1 lengths n
+    F = np.full((P, K, M + 1, M), np.inf)
+    F[:, :, 0, 0] = 0.0
+    A = np.arange(K)
+    for n in range(K + 1):
+        cur = F[:, :, n % (M + 1), :]
+        if n >= 1:
+            val = cur[:, :, (-n) % M]  # [P, a], valid for a + n <= K
+            na = K - n + 1
+            seg[A[:na], A[:na] + n, :] = np.minimum.reduceat(val[:, :na], starts, axis=0).T
+        if n == K:
+            break
+        for size in range(1, M + 1):
+            if n + size > K:
+                break
+            w = M - size
+            c = np.full((P, K), np.inf)
+            c[:, :K - n] = B[:, n:, size]
+            tgt = F[:, :, (n + size) % (M + 1), w:]
+            np.minimum(tgt, cur[:, :, :M - w] + c[:, :, None], out=tgt)
+        cur[...] = np.inf
+    # add internal transfers and forbid pinned-elsewhere layers
+    for a in range(K):
+        seg[a, a + 1:] += inner_cum[a:K] - inner_cum[a]
+        seg[a, a + 1:][(bad_cum[a + 1:] - bad_cum[a]) > 0] = np.inf
+    # pseudo prefix
+    V = np.where(allowed[0], pseudo[0], np.inf)
+    back_pre = []
+    for l in range(r0 - 1):
+        cand = V[:, None] + trans[l] + pseudo[l + 1][None, :]
+        b = np.argmin(cand, axis=0)
+        back_pre.append(b)
+        V = np.where(allowed[l + 1], cand[b, np.arange(D)], np.inf)
+    W = np.full((K + 1, D), np.inf)
+    arg_a = np.zeros((K + 1, D), dtype=int)
+    arg_d = np.full((K + 1, D), -1)
+    In = np.full((K, D), np.inf)  # In[a, e]: best cost entering position a on e
+    In_d = np.full((K, D), -1)
+    if r0 > 0:
+        cand = V[:, None] + trans[r0 - 1]
+        In_d[0] = np.argmin(cand, axis=0)
+        In[0] = cand[In_d[0], np.arange(D)]
+    else:
+        In[0] = 0.0
+    offdiag = ~np.eye(D, dtype=bool)
+    for b in range(1, K + 1):
+        tot = In[:b] + seg[:b, b]  # [a, e]
+        a_best = np.argmin(tot, axis=0)
+        W[b] = tot[a_best, np.arange(D)]
+        arg_a[b] = a_best
+        if b < K:
+            l = real[b - 1]
+            cand = np.where(offdiag, W[b][:, None] + trans[l], np.inf)  # [d, e], d != e
+            In_d[b] = np.argmin(cand, axis=0)
+            In[b] = cand[In_d[b], np.arange(D)]
+    U = W[K].copy()
+    back_post = []
+    for l in range(r1, L - 1):
+        cand = U[:, None] + trans[l] + pseudo[l + 1][None, :]
+        b = np.argmin(cand, axis=0)
+        back_post.append(b)
+        U = np.where(allowed[l + 1], cand[b, np.arange(D)], np.inf)
+    d = int(np.argmin(U))
+    best = float(U[d])
+    if not math.isfinite(best):
+        return DPPlan(math.inf, [])
+    a_out = [0] * L
+    for k in range(L - 1, r1, -1):
+        a_out[k] = d
+        d = int(back_post[k - r1 - 1][d])
+    segments = []
+    pos, e = K, d
+    while pos > 0:
+        a = int(arg_a[pos, e])
+        segments.append((a, pos, e))
+        prev = int(In_d[a, e])
+        pos, e = a, prev
+    segments.reverse()
+    d = e if r0 > 0 else segments[0][2]
+    for k in range(r0 - 1, -1, -1):
+        a_out[k] = d
+        if k > 0:
+            d = int(back_pre[k - 1][d])
+    bundles = []
+    for a, b, e in segments:
+        f = _best_frequency(bundle[e], a, b, M)
+        for l in range(real[a], real[b - 1] + 1):
+            a_out[l] = e
+        bundles += [(real[i], real[j], e, f) for i, j in _best_cover(bundle[e][f], a, b, M)]
+    return DPPlan(best, a_out, bundles)
+
+
+def _cover_cost(arr, cover) -> float:
+    return float(sum(arr[i, j - i + 1] for i, j in cover))
+
+
+def _best_frequency(per_f, a: int, b: int, M: int) -> int:
+    """The lowest-index frequency whose best cover of a..b-1 is cheapest."""
+    costs = [_cover_cost(arr, _best_cover(arr, a, b, M)) for arr in per_f]
+    return int(np.argmin(costs))
+
+
+def _best_cover(arr, a: int, b: int, M: int) -> list[tuple[int, int]]:
+    """Positions (i, j) of the cheapest cover of a..b-1 by exactly ceil(n/M) bundles."""
+    n = b - a
+    need = (-n) % M
+    F = {(0, 0): (0.0, None)}
+    for m in range(n):
+        for r in range(M):
+            if (m, r) not in F:
+                continue
+            v = F[(m, r)][0]
+            for size in range(1, min(M, n - m) + 1):
+                w = M - size
+                if r + w > M - 1:
+                    continue
+                c = v + arr[a + m, size]
+                key = (m + size, r + w)
+                if key not in F or c < F[key][0]:
+                    F[key] = (c, (m, r, size))
+    out = []
+    key = (n, need)
+    while F[key][1] is not None:
+        m, r, size = F[key][1]
+        out.append((a + m, a + m + size - 1))
+        key = (m, r)
+    return out[::-1]
+
+
 # ----------------------------------------------------------------------------- fast path
 
 
@@ -186,8 +390,16 @@ def applicable(built) -> str | None:
         return f"formulation(s) {sorted(names - SUPPORTED_FORMULATIONS)} not in the DP"
     if comp.constraints:
         return "constraint plugins " + ", ".join(e.name for e, _ in comp.constraints)
-    if comp.objective[0].name != "latency":
-        return f"objective {comp.objective[0].name!r}"
+    obj = comp.objective[0].name
+    if obj not in ("latency", "energy"):
+        return f"objective {obj!r}"
+    if obj == "energy":
+        fre = built.ctx.active.get("formulation:freddi")
+        if fre is None or fre.config.energy_devices not in (None, "edge") or not (names & {"dime", "jointdnn"}):
+            return "energy objective outside dime|jointdnn + freddi with the edge devices"
+        blk = built.ctx.shared.get("bundles")
+        if blk is None or not blk.config.ceiling:
+            return "energy objective without the DIME ceiling (no DP for it here)"
     if "preload" in names and names & {"dime", "jointdnn"}:
         return "preload with bundles"
     if built.ctx.params.exec_prob is not None and names & {"dime", "jointdnn"} and \
@@ -201,8 +413,9 @@ def chain_dp(built) -> DPPlan:
     names = set(built.composition.formulation_names)
     params = built.ctx.params
     blk = built.ctx.shared.get("bundles")
+    objective = built.composition.objective[0].name
     if blk is not None:
-        return bundle_dp(params, blk.mbs)
+        return segment_dp(params, blk.mbs, objective) if blk.config.ceiling else bundle_dp(params, blk.mbs)
     return base_dp(params, preload="preload" in names)
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layerplan.api import solve_scenario
-from layerplan.dp import base_dp, bundle_dp
+from layerplan.dp import base_dp, bundle_dp, segment_dp
 from layerplan.experiments.benchmark import random_chain
 from layerplan.latency import analytic_params, plan_latency_s
 from layerplan.oracle import enumerate_plans
@@ -45,15 +45,33 @@ def test_bundle_dp_equals_enumeration_without_ceiling(seed, n, d, mbs):
 
 
 @SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 5), d=st.integers(2, 3), mbs=st.integers(1, 4))
+def test_segment_dp_is_a_bound_and_exact_with_its_certificate(seed, n, d, mbs):
+    sc, ps = make_case(seed, n, d, 1)
+    p = analytic_params(sc)
+    p.bundles = bundle_latency(p, ps, None, {x.name: x.spec for x in sc.devices})
+    mbs = min(mbs, n)
+    plan = segment_dp(p, mbs)
+    expect = enumerate_latency(p, mbs, ceiling=True, memory=False)
+    assert plan.latency_s <= expect * (1 + 1e-9)
+    counts_ok = all(sum(1 for b in plan.bundles if b[2] == dev)
+                    <= math.ceil(sum(1 for l in p.bundles.real_layers if plan.assignment[l] == dev) / mbs)
+                    for dev in range(p.n_devices))
+    if counts_ok:
+        assert math.isclose(plan.latency_s, expect, rel_tol=1e-9)
+
+
+@SETTINGS
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 5), d=st.integers(2, 3), mbs=st.integers(1, 4),
-       n_freq=st.integers(1, 2), ceiling=st.booleans(), memory=st.booleans())
-def test_fast_path_equals_the_milp(seed, n, d, mbs, n_freq, ceiling, memory):
+       n_freq=st.integers(1, 2), ceiling=st.booleans(), memory=st.booleans(),
+       objective=st.sampled_from(["latency", "energy"]))
+def test_fast_path_equals_the_milp(seed, n, d, mbs, n_freq, ceiling, memory, objective):
     sc, ps = make_case(seed, n, d, n_freq, memory=memory)
     mbs = min(mbs, n)
     form = {("dime" if ceiling else "jointdnn"): {"mbs": mbs}}
-    if n_freq > 1:
+    if n_freq > 1 or objective == "energy":
         form["freddi"] = {}
-    kw = dict(formulation=form, profiles=ps, model={"memory": memory})
+    kw = dict(formulation=form, profiles=ps, model={"memory": memory}, objective=objective)
     try:
         milp = solve_scenario(sc, **kw)
     except Exception:  # infeasible (memory / ceiling): the fast path must fail the same way
