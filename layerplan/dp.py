@@ -249,15 +249,16 @@ def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency") -> D
     P = len(pairs)
     B = np.stack([bundle[d][f][:, :M + 1] for d, f in pairs])  # [P, K, M+1]
     starts = np.array([next(k for k, (dd, _) in enumerate(pairs) if dd == d) for d in range(D)])
-    # F[P, a, slot(n), r]: positions a..a+n-1 covered with total waste r (<= M-1); a rolling
+    # F: positions a..a+n-1 covered with total waste r (<= M-1); a rolling
     # window of M+1 lengths n
-    F = np.full((P, K, M + 1, M), np.inf)
-    F[:, :, 0, 0] = 0.0
+    F = np.full((M + 1, M, P, K), np.inf)  # [slot(n), r, P, a], contiguous per (slot, r)
+    F[0, 0] = 0.0
     A = np.arange(K)
+    c = np.empty((P, K))
     for n in range(K + 1):
-        cur = F[:, :, n % (M + 1), :]
+        cur = F[n % (M + 1)]  # [r, P, a]
         if n >= 1:
-            val = cur[:, :, (-n) % M]  # [P, a], valid for a + n <= K
+            val = cur[(-n) % M]  # [P, a], valid for a + n <= K
             na = K - n + 1
             seg[A[:na], A[:na] + n, :] = np.minimum.reduceat(val[:, :na], starts, axis=0).T
         if n == K:
@@ -266,11 +267,11 @@ def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency") -> D
             if n + size > K:
                 break
             w = M - size
-            c = np.full((P, K), np.inf)
+            c.fill(np.inf)
             c[:, :K - n] = B[:, n:, size]
-            tgt = F[:, :, (n + size) % (M + 1), w:]
-            np.minimum(tgt, cur[:, :, :M - w] + c[:, :, None], out=tgt)
-        cur[...] = np.inf
+            tgt = F[(n + size) % (M + 1), w:]
+            np.minimum(tgt, cur[:M - w] + c, out=tgt)
+        cur.fill(np.inf)
     # add internal transfers and forbid pinned-elsewhere layers
     for a in range(K):
         seg[a, a + 1:] += inner_cum[a:K] - inner_cum[a]
