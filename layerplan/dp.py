@@ -420,35 +420,46 @@ def chain_dp(built) -> DPPlan:
     return base_dp(params, preload="preload" in names)
 
 
-def dp_certificate(built, plan: DPPlan) -> str | None:
-    """None when the DP plan satisfies every constraint the DP dropped, else the first
+def certify(params: LatencyParams, plan: DPPlan, *, memory: bool, mbs: int | None = None, ceiling: bool = False,
+            one_frequency: bool = False) -> str | None:
+    """None when the DP plan satisfies the constraints the DP dropped (memory Eq. (5.2);
+    with bundles, the DIME ceiling Eq. (7.5) and one frequency per device), else the first
     violated one (then the DP value is only a lower bound)."""
-    params = built.ctx.params
     if not math.isfinite(plan.latency_s):
         return "no plan"
-    base = built.base
-    if getattr(base.config, "memory", False) and hasattr(base, "memory_Constraint"):
+    if memory:
         used = np.zeros(params.n_devices)
         for l, d in enumerate(plan.assignment):
             used[d] += params.weight_bytes[l]
         if np.any(used > params.memory_B * (1 + 1e-12)):
             return "memory (Eq. (5.2))"
-    blk = built.ctx.shared.get("bundles")
-    if blk is not None:
+    if mbs is not None:
         real = set(params.bundles.real_layers)
-        if blk.config.ceiling:
+        if ceiling:
             for d in range(params.n_devices):
                 n_d = sum(1 for l in real if plan.assignment[l] == d)
-                if sum(1 for b in plan.bundles if b[2] == d) > math.ceil(n_d / blk.mbs):
+                if sum(1 for b in plan.bundles if b[2] == d) > math.ceil(n_d / mbs):
                     return "DIME ceiling (Eq. (7.5))"
-        fre = built.ctx.active.get("formulation:freddi")
-        if fre is not None and fre.config.one_frequency:
+        if one_frequency:
             for d in range(params.n_devices):
                 if len({b[3] for b in plan.bundles if b[2] == d}) > 1:
                     return "one frequency per device (Sec. 8.3)"
-        elif any(len(f) > 1 for f in params.bundles.freqs):
-            return "several frequencies without freddi"
     return None
+
+
+def dp_certificate(built, plan: DPPlan) -> str | None:
+    """:func:`certify` for a built model's composition."""
+    params = built.ctx.params
+    base = built.base
+    memory = bool(getattr(base.config, "memory", False) and hasattr(base, "memory_Constraint"))
+    blk = built.ctx.shared.get("bundles")
+    if blk is None:
+        return certify(params, plan, memory=memory)
+    fre = built.ctx.active.get("formulation:freddi")
+    if fre is None and any(len(f) > 1 for f in params.bundles.freqs):
+        return "several frequencies without freddi"
+    return certify(params, plan, memory=memory, mbs=blk.mbs, ceiling=bool(blk.config.ceiling),
+                   one_frequency=fre is not None and bool(fre.config.one_frequency))
 
 
 def load_plan(built, plan: DPPlan) -> float:
