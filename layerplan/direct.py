@@ -195,7 +195,8 @@ def supported(formulation: Mapping[str, Any], objective: str, base_options: Mapp
 
 
 def build_direct(scenario, params, formulation: Mapping[str, Any], objective: str = "latency",
-                 base_options: Mapping[str, Any] | None = None, *, dominance: bool = True) -> DirectModel:
+                 base_options: Mapping[str, Any] | None = None, *, dominance: bool = True,
+                 keep_bundles: set | None = None, drop_z: set | None = None) -> DirectModel:
     """The HiGHS model of a supported composition (module docstring); ``dominance`` drops
     the frequencies of a device that another of its frequencies dominates on every bundle
     for this objective (exact, see the comment in the code)."""
@@ -259,10 +260,17 @@ def build_direct(scenario, params, formulation: Mapping[str, Any], objective: st
     X = lambda l, d: x0 + np.asarray(l) * D + np.asarray(d)  # noqa: E731
     # z[l, d, e]
     z0 = cols.add((L - 1) * D * D, 0.0, 1.0, 0)
+    if drop_z:
+        zub = np.ones((L - 1) * D * D)
+        for l, d, e in drop_z:
+            zub[(l * D + d) * D + e] = 0.0
+        cols.ub[-1] = zub
     Z = lambda l, d, e: z0 + (np.asarray(l) * D + np.asarray(d)) * D + np.asarray(e)  # noqa: E731
     # y[i, j, d, f]: bundles (a, n) over real positions
     keys = [(real[a], real[a + n - 1], d, f) for d in range(D) for f in keep_f[d]
             for a in range(K) for n in range(1, min(mbs, K - a) + 1)]
+    if keep_bundles is not None:
+        keys = [k for k in keys if k in keep_bundles]
     karr = np.array(keys, dtype=np.int64).reshape(-1, 4)
     y0 = cols.add(len(keys), 0.0, 1.0, 1)
     yidx = y0 + np.arange(len(keys))
@@ -417,5 +425,6 @@ def build_direct(scenario, params, formulation: Mapping[str, Any], objective: st
         lp.integrality_ = integ.astype(np.uint8)
     except TypeError:  # older highspy: a list of HighsVarType
         lp.integrality_ = [highspy.HighsVarType(int(v)) for v in integ]
-    index = {"x": (x0, L, D), "y": (y0, keys), "dominated_frequencies": sum(freqs) - sum(len(f) for f in keep_f)}
+    index = {"x": (x0, L, D), "y": (y0, keys), "dominated_frequencies": sum(freqs) - sum(len(f) for f in keep_f),
+             "pruned_z": len(drop_z or ())}
     return DirectModel(lp, cols.n, rows.n, scale, index, p, time.perf_counter() - t0)

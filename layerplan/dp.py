@@ -220,7 +220,8 @@ def path_costs(params: LatencyParams, objective: str = "latency", mbs: int | Non
     return bundle, trans, pseudo
 
 
-def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency") -> DPPlan:
+def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency", *, ban=None,
+               only_f: dict | None = None) -> DPPlan:
     """Min cost of DIME's composition with the ceiling Eq. (7.5) relaxed to every maximal
     segment of one device: a segment of n real layers is covered by exactly ceil(n / MBS)
     bundles (total waste sum (MBS - size) <= MBS - 1), each segment at its own frequency.
@@ -236,7 +237,13 @@ def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency") -> D
     K = len(real)
     M = min(mbs, K)
     allowed = _allowed(params)
+    if ban is not None:  # restrictions used by feasible_plan: device d banned at layer l
+        allowed = [a & ~ban[l] for l, a in enumerate(allowed)]
     bundle, trans, pseudo = path_costs(params, objective, M)
+    for d, f in (only_f or {}).items():
+        for g in range(len(bundle[d])):
+            if g != f:
+                bundle[d][g] = np.full_like(bundle[d][g], np.inf)
     # bundles' internal transfers l -> l+1 on one device are paid in the segment (prefix sums)
     diag = np.array([[trans[l, d, d] for d in range(D)] for l in range(real[0], real[-1])]).reshape(-1, D)
     inner_cum = np.vstack([np.zeros((1, D)), np.cumsum(diag, axis=0)])  # [a] sum of diag over positions < a
@@ -378,6 +385,115 @@ def _best_cover(arr, a: int, b: int, M: int) -> list[tuple[int, int]]:
         out.append((a + m, a + m + size - 1))
         key = (m, r)
     return out[::-1]
+
+
+def feasible_plan(params: LatencyParams, mbs: int, objective: str = "latency", max_rounds: int = 50):
+    """A plan that meets every DIME/FreDDI constraint (an upper bound), by repairing the
+    segment DP's plan: a device over its global ceiling keeps only its largest segment
+    (banned from the layers of the others), a device at several frequencies keeps the one
+    of its largest segment; the restricted DP is solved again until it certifies.
+    Returns (plan, rounds) or (None, rounds)."""
+    D, L = params.n_devices, params.n_layers
+    ban = np.zeros((L, D), dtype=bool)
+    only_f: dict = {}
+    real = params.bundles.real_layers
+    for rounds in range(1, max_rounds + 1):
+        plan = segment_dp(params, mbs, objective, ban=ban, only_f=only_f)
+        if not math.isfinite(plan.latency_s):
+            return None, rounds
+        why = certify(params, plan, memory=False, mbs=mbs, ceiling=True, one_frequency=True)
+        if why is None:
+            return plan, rounds
+        for d in range(D):
+            segs = []
+            for l in real:
+                if plan.assignment[l] == d:
+                    if segs and segs[-1][1] == l - 1:
+                        segs[-1][1] = l
+                    else:
+                        segs.append([l, l])
+            if not segs:
+                continue
+            n_d = sum(j - i + 1 for i, j in segs)
+            mine = [b for b in plan.bundles if b[2] == d]
+            keep = max(segs, key=lambda ij: ij[1] - ij[0])
+            if len(mine) > math.ceil(n_d / mbs):
+                for i, j in segs:
+                    if [i, j] != keep:
+                        ban[i:j + 1, d] = True
+            if len({b[3] for b in mine}) > 1:
+                only_f[d] = next(b[3] for b in mine if keep[0] <= b[0] <= keep[1])
+    return None, max_rounds
+
+
+def prune_masks(params: LatencyParams, mbs: int, objective: str, upper: float):
+    """Exact pruning by bounds: with the bundle relaxation (no ceiling, best frequency per
+    bundle), the cheapest plan through a bundle arc (i, j, d, f) or a device change
+    z[l, d, e] (d != e, between real layers) is a lower bound on every plan using it; arcs
+    whose bound exceeds ``upper`` (the cost of a feasible plan) cannot be in an optimal
+    plan. Returns (keep_bundle: set of (i, j, d, f), drop_z: set of (l, d, e))."""
+    bl = params.bundles
+    L, D = params.n_layers, params.n_devices
+    real = bl.real_layers
+    K, M = len(real), min(mbs, len(bl.real_layers))
+    r0, r1 = real[0], real[-1]
+    allowed = _allowed(params)
+    bundle, trans, pseudo = path_costs(params, objective, M)
+    diag = np.array([[trans[l, d, d] for d in range(D)] for l in range(r0, r1)]).reshape(-1, D)
+    icum = np.vstack([np.zeros((1, D)), np.cumsum(diag, axis=0)])
+    bmin = np.full((K, M + 1, D), np.inf)
+    for d in range(D):
+        bmin[:, :, d] = np.min(np.stack(bundle[d]), axis=0)[:, :M + 1]
+    for n in range(1, M + 1):
+        a = np.arange(K - n + 1)
+        bmin[a, n] += icum[a + n - 1] - icum[a]
+    bad = np.array([[not allowed[l][d] for d in range(D)] for l in real])
+    for n in range(1, M + 1):
+        for a in range(K - n + 1):
+            bmin[a, n, bad[a:a + n].any(axis=0)] = np.inf
+    # forward
+    V = np.where(allowed[0], pseudo[0], np.inf)
+    for l in range(r0 - 1):
+        V = np.where(allowed[l + 1], np.min(V[:, None] + trans[l] + pseudo[l + 1][None, :], axis=0), np.inf)
+    enter = np.full((K + 1, D), np.inf)
+    end = np.full((K + 1, D), np.inf)
+    enter[0] = np.min(V[:, None] + trans[r0 - 1], axis=0) if r0 > 0 else 0.0
+    for b in range(1, K + 1):
+        for n in range(1, min(M, b) + 1):
+            end[b] = np.minimum(end[b], enter[b - n] + bmin[b - n, n])
+        if b < K:
+            enter[b] = np.min(end[b][:, None] + trans[real[b - 1]], axis=0)
+    # backward
+    U = np.zeros(D)
+    for l in range(L - 1, r1, -1):  # U[d]: cost of layers > l-1 given layer l-1 on d
+        U_next = np.where(allowed[l], pseudo[l] + U, np.inf)  # cost from layer l on e
+        U = np.min(trans[l - 1] + U_next[None, :], axis=1)
+    exit_ = np.full((K + 1, D), np.inf)
+    start = np.full((K + 1, D), np.inf)
+    exit_[K] = U
+    for a in range(K - 1, -1, -1):
+        for n in range(1, min(M, K - a) + 1):
+            start[a] = np.minimum(start[a], bmin[a, n] + exit_[a + n])
+        if a > 0:
+            exit_[a] = np.min(trans[real[a - 1]] + start[a][None, :], axis=1)
+    tol = upper * (1 + 1e-9) + 1e-15
+    keep = set()
+    for d in range(D):
+        for f, arr in enumerate(bundle[d]):
+            for n in range(1, M + 1):
+                a = np.arange(K - n + 1)
+                through = enter[a, d] + arr[a, n] + (icum[a + n - 1, d] - icum[a, d]) + exit_[a + n, d]
+                for k in np.nonzero(through <= tol)[0]:
+                    keep.add((real[k], real[k + n - 1], d, f))
+    drop_z = set()
+    for b in range(1, K):
+        l = real[b - 1]
+        through = end[b][:, None] + trans[l] + start[b][None, :]
+        dd, ee = np.nonzero(through > tol)
+        for d, e in zip(dd.tolist(), ee.tolist()):
+            if d != e:
+                drop_z.add((l, d, e))
+    return keep, drop_z
 
 
 # ----------------------------------------------------------------------------- fast path
