@@ -142,8 +142,10 @@ def run_one(group: str, instance: str, scenario, formulation: list[str], lineari
 def _fmt(col: str, v) -> str:
     if v is None:
         return "-"
-    if col in ("build_s", "solve_s"):
-        return f"{v:.2f}" if v >= 0.1 else f"{v:.3f}"
+    if col in ("build_s", "solve_s", "wall_s", "cpu_s", "dp_s", "ilp_s"):
+        return f"{v:.2f}" if v >= 0.1 else f"{v:.4f}"
+    if col == "ratio":
+        return f"{v:.0f}"
     if col == "objective_s":
         return f"{v:.6g}"
     if col == "gap":
@@ -233,20 +235,25 @@ def main(argv: list[str] | None = None) -> int:
                          "latency and energy, one JSON line each")
     ap.add_argument("--form", default="flow", choices=["flow", "thesis"],
                     help="with --g2: DIME link form and FreDDI link (flow+start, or the thesis' literal rows)")
-    ap.add_argument("--backend", default="pyomo", choices=["pyomo", "direct"],
-                    help="with --g2: build through Pyomo (default) or the direct HiGHS matrix (layerplan.direct)")
+    ap.add_argument("--backend", default="direct", choices=["pyomo", "direct"],
+                    help="with --g2: the direct HiGHS matrix (layerplan.direct, default) or Pyomo")
     ap.add_argument("--presolve", default="off", choices=["off", "on", "choose"], help="with --g2: HiGHS presolve")
     ap.add_argument("--threads", type=int, default=2, help="with --g2: HiGHS threads (default 2)")
     ap.add_argument("--objectives", default="latency,energy", help="with --g2: comma-separated objectives")
     ap.add_argument("--size", default=None, metavar="L,D,F,MBS", help="with --g2: another size of the same generator")
-    ap.add_argument("--fast-path", default="off", choices=["off", "dp"],
+    ap.add_argument("--fast-path", default="dp", choices=["off", "dp"],
                     help="with --g2: try the certified segment DP (layerplan.dp) first; MILP when it cannot certify")
     ap.add_argument("--lp-first", action="store_true", help="with --g2 --backend direct: LP relaxation first")
+    ap.add_argument("--scale", action="store_true",
+                    help="only scaling tables over L, D, F, MBS around G2 (DP + direct MILP) with fitted exponents, "
+                         "and the chain DP vs the ILP on base chains")
     args = ap.parse_args(argv)
     if args.run_path:
         from layerplan.experiments.bench_runpath import main as run_path
 
         return run_path(args.quick, args.reproduce)
+    if args.scale:
+        return scale_benchmark(args)
     if args.g2:
         return g2_benchmark(args)
     if args.sweep:
@@ -357,7 +364,7 @@ def g2_benchmark(args) -> int:
             if args.backend == "direct":
                 from layerplan.dp import feasible_plan, prune_masks
 
-                upper, rounds = feasible_plan(params, mbs, objective)
+                upper, rounds = feasible_plan(params, mbs, objective, first=plan)
                 if upper is not None:
                     keep, drop_z = prune_masks(params, mbs, objective, upper.latency_s)
                     prune = {"keep_bundles": keep, "drop_z": drop_z}
@@ -400,6 +407,86 @@ def g2_benchmark(args) -> int:
                                                    "constraints", "objective_value", "dual_bound", "method", "backend",
                                                    "form", "presolve", "dp_s", "dp_bound", "dp_upper", "total_s",
                                                    "cpu_s")}))
+    return 0
+
+
+def _g2_point(L: int, D: int, F: int, M: int, objective: str, seed: int = 12) -> dict:
+    """One G2-family point through the default --g2 path: certified DP, else repaired DP
+    plan + pruning + direct MILP. Wall and CPU seconds (this process, all threads)."""
+    from layerplan.direct import build_direct
+    from layerplan.dp import certify, feasible_plan, prune_masks, segment_dp
+    from layerplan.experiments.scale import g2_instance
+
+    sc, params, mbs = g2_instance(L, D, F, M, seed)
+    t0, c0 = time.perf_counter(), time.process_time()
+    plan = segment_dp(params, mbs, objective)
+    row = {"L": L, "D": D, "F": F, "MBS": M, "objective": objective}
+    if certify(params, plan, memory=False, mbs=mbs, ceiling=True, one_frequency=True) is None:
+        row.update(method="dp", status="optimal", value=plan.latency_s, gap=0.0)
+    else:
+        upper, _ = feasible_plan(params, mbs, objective, first=plan)
+        prune = {}
+        if upper is not None:
+            keep, drop_z = prune_masks(params, mbs, objective, upper.latency_s)
+            prune = {"keep_bundles": keep, "drop_z": drop_z}
+        form = {"dime": {"mbs": mbs}, "freddi": {}}
+        sol = build_direct(sc, params, form, objective, {"memory": False}, **prune).solve(
+            {"mip_rel_gap": 1e-6, "threads": 2, "options": {"presolve": "off"}, "time_limit_s": 600})
+        row.update(method="milp (DP-pruned)", status=sol.status, value=sol.objective, gap=sol.gap)
+    row.update(wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
+    return row
+
+
+def _exponent(xs, ys) -> float | None:
+    xs, ys = np.log(np.asarray(xs, float)), np.log(np.maximum(np.asarray(ys, float), 1e-6))
+    return float(np.polyfit(xs, ys, 1)[0]) if len(xs) >= 2 else None
+
+
+def scale_benchmark(args) -> int:
+    """Scaling tables around G2 (one parameter varied, the others at G2's value) and the
+    exact chain DP vs the ILP (base + preload, memory off) on random chains."""
+    from layerplan.dp import base_dp
+
+    print(machine())
+    print("G2 family: DP certificate or repaired-DP pruning + direct HiGHS (2 threads, presolve off); "
+          "seconds exclude the instance generation; cpu_s counts every thread of this process")
+    sweeps = {"L": [25, 50, 100, 200], "D": [2, 4, 8, 16], "F": [1, 2, 4, 8], "MBS": [2, 4, 8]}
+    if args.quick:
+        sweeps = {"L": [25, 50, 100], "D": [2, 4, 8], "F": [1, 2, 4], "MBS": [2, 4]}
+    g2 = {"L": 200, "D": 16, "F": 8, "MBS": 8}
+    if args.quick:
+        g2 = {"L": 50, "D": 8, "F": 4, "MBS": 4}
+    for key, values in sweeps.items():
+        rows = []
+        for v in values:
+            for objective in ("latency", "energy"):
+                point = {**g2, key: v}
+                rows.append(_g2_point(point["L"], point["D"], point["F"], point["MBS"], objective))
+                print(f"  {key}={v} {objective}: {rows[-1]['method']} {rows[-1]['wall_s']:.2f} s", file=sys.stderr,
+                      flush=True)
+        print_table(f"varying {key} (others as {g2})", rows,
+                    ["L", "D", "F", "MBS", "objective", "method", "status", "wall_s", "cpu_s"])
+        for objective in ("latency", "energy"):
+            sub = [r for r in rows if r["objective"] == objective]
+            e_w = _exponent([r[key] for r in sub], [r["wall_s"] for r in sub])
+            e_c = _exponent([r[key] for r in sub], [r["cpu_s"] for r in sub])
+            print(f"fitted exponent of {objective} seconds in {key}: wall {e_w:.2f}, cpu {e_c:.2f}")
+    rows = []
+    for n in ((16, 64, 200) if not args.quick else (16, 64)):
+        for d in ((2, 4, 8, 16) if not args.quick else (2, 8)):
+            sc = random_chain(args.seed + 1000 * n + d, n, d)
+            params = analytic_params(sc)
+            t0 = time.perf_counter()
+            plan = base_dp(params, preload=True)
+            dp_s = time.perf_counter() - t0
+            r = run_one("random", f"L={n} D={d}", sc, ["preload"], "flow", memory=False, time_limit_s=600.0,
+                        params=params)
+            ilp_s = r["build_s"] + r["solve_s"]
+            same = r["objective_s"] is not None and abs(r["objective_s"] - plan.latency_s) <= 1e-6 * plan.latency_s
+            rows.append({"instance": r["instance"], "dp_s": dp_s, "ilp_s": ilp_s, "ratio": ilp_s / dp_s, "same": same})
+    print_table("Latency-only chains (base + preload, memory off): exact DP vs ILP (build + solve)", rows,
+                ["instance", "dp_s", "ilp_s", "ratio", "same"])
+    print(f"median ILP/DP ratio: {float(np.median([r['ratio'] for r in rows])):.0f}")
     return 0
 
 

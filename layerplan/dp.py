@@ -175,10 +175,25 @@ def bundle_dp(params: LatencyParams, mbs: int) -> DPPlan:
     return DPPlan(best, a_out, bundles)
 
 
+_COSTS: dict = {}
+
+
 def path_costs(params: LatencyParams, objective: str = "latency", mbs: int | None = None):
-    """Arc costs of the bundle path for ``latency`` (Eqs. (5.5), (7.2)) or ``energy``
+    """Cached per (bundle table, objective, MBS): callers must not modify the arrays in place.
+    Arc costs of the bundle path for ``latency`` (Eqs. (5.5), (7.2)) or ``energy``
     (edge devices' Eqs. (8.3)-(8.6)): (bundle[d][f] -> array [a, n] (np.inf outside),
     transfer[l, d, e] for l -> l+1, pseudo[l, d])."""
+    key = (id(params.bundles), id(params.comm_s), objective, mbs)
+    hit = _COSTS.get(key)
+    if hit is not None and hit[0] is params.bundles:
+        return hit[1]
+    out = _path_costs(params, objective, mbs)
+    _COSTS.clear()  # one entry: the arrays are large
+    _COSTS[key] = (params.bundles, out)
+    return out
+
+
+def _path_costs(params: LatencyParams, objective: str, mbs: int | None):
     bl = params.bundles
     L, D = params.n_layers, params.n_devices
     p, tx = params.exec_prob, params.comm_s
@@ -240,6 +255,7 @@ def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency", *, b
     if ban is not None:  # restrictions used by feasible_plan: device d banned at layer l
         allowed = [a & ~ban[l] for l, a in enumerate(allowed)]
     bundle, trans, pseudo = path_costs(params, objective, M)
+    bundle = [list(per_f) for per_f in bundle]  # the cache is shared: restrict a copy
     for d, f in (only_f or {}).items():
         for g in range(len(bundle[d])):
             if g != f:
@@ -387,7 +403,8 @@ def _best_cover(arr, a: int, b: int, M: int) -> list[tuple[int, int]]:
     return out[::-1]
 
 
-def feasible_plan(params: LatencyParams, mbs: int, objective: str = "latency", max_rounds: int = 50):
+def feasible_plan(params: LatencyParams, mbs: int, objective: str = "latency", max_rounds: int = 50,
+                  first: DPPlan | None = None):
     """A plan that meets every DIME/FreDDI constraint (an upper bound), by repairing the
     segment DP's plan: a device over its global ceiling keeps only its largest segment
     (banned from the layers of the others), a device at several frequencies keeps the one
@@ -398,7 +415,8 @@ def feasible_plan(params: LatencyParams, mbs: int, objective: str = "latency", m
     only_f: dict = {}
     real = params.bundles.real_layers
     for rounds in range(1, max_rounds + 1):
-        plan = segment_dp(params, mbs, objective, ban=ban, only_f=only_f)
+        plan = first if (rounds == 1 and first is not None) else segment_dp(params, mbs, objective, ban=ban,
+                                                                             only_f=only_f)
         if not math.isfinite(plan.latency_s):
             return None, rounds
         why = certify(params, plan, memory=False, mbs=mbs, ceiling=True, one_frequency=True)
