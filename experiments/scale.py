@@ -58,14 +58,17 @@ def dvfs_profile_set(scenario, n_freqs: int, mbs: int, seed: int) -> ProfileSet:
         noise = np.exp(0.02 * rng.standard_normal(len(pairs)))
         fmax = float(rng.uniform(900.0, 2000.0))
         fmin = fmax * float(rng.uniform(0.35, 0.6))
-        freqs = tuple(float(f) for f in np.linspace(fmin, fmax, n_freqs))
+        freqs = tuple(float(f) for f in np.linspace(fmin, fmax, n_freqs)) if n_freqs > 1 else (fmax,)
         phi = float(rng.uniform(0.5, 0.9))
         speedup = (1 - phi) + phi * fmax / fmin
         model = EdgeModel(dev.name, "gpu", freqs, speedup, float(rng.uniform(1.02, 1.3)), 0.0,
                           float(rng.uniform(2.0, 30.0)), 0.8, bias, seed, "synthetic (issue 12 G2)")
         for f in freqs:
             t = (csum * fmax / f + msum) * g * noise
-            p = power_W(model, f) if speedup * model.energy_ratio > 1 else model.p_max_W
+            try:
+                p = power_W(model, f)
+            except (ValueError, ZeroDivisionError):  # no power constants (one frequency): P = P(f_max)
+                p = model.p_max_W
             label = f"{f * 1e6:.6g}"
             for (i, j), tv in zip(pairs, t.tolist()):
                 ps.latency_s[(dev.name, label, i, j)] = tv
