@@ -155,7 +155,7 @@ class BundleBlockData(ContributionData):
         for d in dev:  # per-device split of Eq. (7.2) (docs/throughput.md)
             k = didx[d]
             ctx.terms.replace(f"stage.compute@{d}", owner, sum(
-                t[(i, j, k, f)] * self.y[i, j, e, f] for (i, j, e, f) in self.BUNDLE_F if e == d)
+                t[(i, j, k, f)] * self.y[i, j, e, f] for (i, j, e, f) in self.by_device[d])
                 + sum(p.exec_prob[l] * p.compute_s[l, k] * base.x[l, d] for l in pseudo if p.compute_s[l, k] != 0))
             ctx.terms.replace(f"stage.weight@{d}", owner, sum(
                 p.exec_prob[l] * p.weight_s[l, k] * base.x[l, d] for l in pseudo if p.weight_s[l, k] != 0))
