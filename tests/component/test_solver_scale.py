@@ -15,7 +15,7 @@ from layerplan.bundle_eval import actual_latency_s, all_plans, runs
 from layerplan.latency import analytic_params
 from layerplan.oracle import feasible_memory
 from layerplan.profiles import ProfileSet, bundle_latency
-from layerplan.scenario import DNN, Device, Layer, Network, build_scenario
+from layerplan.scenario import DNN, Device, Layer, build_scenario
 
 
 def _covers(i, j, mbs):
