@@ -41,7 +41,10 @@ def solve_built(built, solver: Mapping[str, Any] | None = None, *, opt=None):
 
     obj = built.ctx.active.get(f"objective:{built.composition.objective[0].name}")
     custom = getattr(obj, "solve_model", None)
-    return custom(built.ctx, once) if custom is not None else once()
+    sol = custom(built.ctx, once) if custom is not None else once()
+    if built.ctx.shared.get("dp_pruned"):  # the fast path fixed provably useless variables first
+        sol.extra = {**sol.extra, "method": "milp (DP-pruned)", "dp_pruned": built.ctx.shared["dp_pruned"]}
+    return sol
 
 
 def solve_scenario(

@@ -404,7 +404,7 @@ def _best_cover(arr, a: int, b: int, M: int) -> list[tuple[int, int]]:
 
 
 def feasible_plan(params: LatencyParams, mbs: int, objective: str = "latency", max_rounds: int = 50,
-                  first: DPPlan | None = None):
+                  first: DPPlan | None = None, memory: bool = False):
     """A plan that meets every DIME/FreDDI constraint (an upper bound), by repairing the
     segment DP's plan: a device over its global ceiling keeps only its largest segment
     (banned from the layers of the others), a device at several frequencies keeps the one
@@ -421,6 +421,8 @@ def feasible_plan(params: LatencyParams, mbs: int, objective: str = "latency", m
             return None, rounds
         why = certify(params, plan, memory=False, mbs=mbs, ceiling=True, one_frequency=True)
         if why is None:
+            if memory and certify(params, plan, memory=True) is not None:
+                return None, rounds  # the repair does not handle memory caps
             return plan, rounds
         for d in range(D):
             segs = []
@@ -661,5 +663,34 @@ def solve_fast_path(built):
             else:
                 return SolveResult("dp", "optimal", "dp", value, value, 0.0, time.perf_counter() - t0,
                                    extra={"method": "dp"})
+        elif built.ctx.shared.get("bundles") is not None and built.ctx.shared["bundles"].config.ceiling:
+            _prune_model(built, plan)
     built.ctx.shared["dp_declined"] = why
     return None
+
+
+def _prune_model(built, lower: DPPlan) -> None:
+    """Before the MILP: fix to 0 the bundle and device-change variables that no plan
+    better than a repaired feasible plan can use (:func:`prune_masks`; exact). The model's
+    optimum is unchanged; ``ctx.shared['dp_pruned']`` records the counts."""
+    params = built.ctx.params
+    blk = built.ctx.shared["bundles"]
+    base = built.base
+    objective = built.composition.objective[0].name
+    memory = bool(getattr(base.config, "memory", False) and hasattr(base, "memory_Constraint"))
+    upper, _ = feasible_plan(params, blk.mbs, objective, first=lower, memory=memory)
+    if upper is None:
+        return
+    keep, drop_z = prune_masks(params, blk.mbs, objective, upper.latency_s)
+    dev = list(base.DEVICES)
+    didx = base.device_index
+    n_y = 0
+    for k in blk.BUNDLE_F:
+        i, j, d, f = k
+        if (i, j, didx[d], f) not in keep and not blk.y[k].fixed:
+            blk.y[k].fix(0)
+            n_y += 1
+    for l, d, e in drop_z:
+        base.z[l, dev[d], dev[e]].fix(0)
+    built.ctx.shared["dp_pruned"] = {"upper": upper.latency_s, "lower": lower.latency_s, "fixed_y": n_y,
+                                     "fixed_z": len(drop_z)}

@@ -94,3 +94,17 @@ def test_fast_path_answers_unconstrained_base_chains(seed, n, d, preload):
     assert fast["method"] == "dp"  # nothing the DP cannot express: it always answers
     assert math.isclose(fast["objective"], milp["objective"], rel_tol=1e-7, abs_tol=1e-12)
     assert math.isclose(fast["latency_s"]["total"], milp["objective"], rel_tol=1e-7, abs_tol=1e-12)
+
+
+def test_fast_path_prunes_when_it_cannot_certify():
+    """A seeded case where the segment DP breaks DIME's global ceiling: the fast path fixes
+    the provably useless variables and the MILP still reaches the unpruned optimum."""
+    from layerplan.experiments.scale import g2_instance
+
+    sc, p, mbs = g2_instance(24, 6, 2, 4, seed=10)
+    form = {"dime": {"mbs": mbs}, "freddi": {}}
+    ref = solve_scenario(sc, formulation=form, params=p, model={"memory": False})
+    fast = solve_scenario(sc, formulation=form, params=p, model={"memory": False}, solver={"fast_path": "dp"})
+    assert fast["method"] == "milp (DP-pruned)" and ref["method"] == "milp"
+    assert fast["status"] == "optimal"
+    assert math.isclose(fast["objective"], ref["objective"], rel_tol=1e-7)
