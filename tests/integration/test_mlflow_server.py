@@ -88,9 +88,13 @@ def test_sweep_recorded_by_a_tracking_server(tmp_path, mlflow_server):
     assert len(res) == 4 and all(r["status"] == "optimal" for r in res)
     assert not (tmp_path / "mlflow.db").exists()  # nothing went to the embedded store
 
-    runs = client.search_runs([exp_id])
+    every = client.search_runs([exp_id])
     assert client.search_runs(["0"]) == []  # nothing strayed into the Default experiment
-    assert len(runs) == 4 and {r.info.status for r in runs} == {"FINISHED"}
+    parents = [r for r in every if r.data.tags.get("layerplan.kind") == "sweep"]
+    runs = [r for r in every if r.data.tags.get("mlflow.parentRunId")]
+    assert len(parents) == 1 and len(every) == 5  # one parent run per sweep, one child per job
+    assert {r.data.tags["mlflow.parentRunId"] for r in runs} == {parents[0].info.run_id}
+    assert len(runs) == 4 and {r.info.status for r in every} == {"FINISHED"}
     assert sorted(r.data.tags["dnn"] for r in runs) == ["alexnet", "alexnet", "vgg11", "vgg11"]
     assert sorted(r.data.metrics["objective"] for r in runs) == pytest.approx(sorted(r["objective"] for r in res))
     for r in runs:
