@@ -4,4 +4,4 @@ Importing this package registers the built-in formulations in
 :data:`layerplan.registry.formulations`.
 """
 
-from layerplan.formulations import base, cadi, dime, freddi, preload  # noqa: F401  (registration)
+from layerplan.formulations import base, cadi, dag, dime, freddi, preload  # noqa: F401  (registration)

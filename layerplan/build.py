@@ -113,7 +113,26 @@ class BuiltModel:
         return self.ctx.base
 
 
+def with_dag(composition: Composition, params: LatencyParams) -> Composition:
+    """A DNN with non-chain edges gets the ``dag`` formulation (docs/dag.md) when the
+    composition does not name it; a mixin that also replaces the communication term is a
+    config error then, since its chain-only T^x would be wrong on a DAG."""
+    if params.edges is None or "dag" in composition.formulation_names:
+        return composition
+    for entry, _ in composition.formulations:
+        if entry.name in ("freddi", "cadi"):  # their communication energy reads the chain's z
+            raise ConfigError(f"formulation {entry.name!r} models chain networks only (its communication energy); "
+                              "use a chain table", field="formulation")
+        if "latency.communication" in entry.replaces:
+            raise ConfigError(f"formulation {entry.name!r} replaces the communication term and does not model DAG "
+                              "networks; use a chain table", field="formulation")
+    entry = registry.formulations.get("dag")
+    mixins = sorted(composition.formulations[1:] + [(entry, {})], key=lambda eo: (eo[0].phase, eo[0].name))
+    return Composition([composition.formulations[0], *mixins], composition.constraints, composition.objective)
+
+
 def build_model(scenario: Scenario, params: LatencyParams, composition: Composition) -> BuiltModel:
+    composition = with_dag(composition, params)
     t0 = time.perf_counter()
     model = pyo.ConcreteModel(name=f"layerplan:{scenario.name}")
     ctx = ModelContext(scenario=scenario, params=params, terms=TermLists(), model=model,

@@ -22,12 +22,13 @@ from layerplan.scenario import DEVICE_CLASSES, DNN, PROCESSORS, Device, Layer, N
 from layerplan.units import _short, quantity_keys, read_quantity
 
 LAYER_COLUMNS = ("name", "kind", "flop", "weights", "out_h", "out_w", "out_d")
-OPTIONAL_LAYER_COLUMNS = ("carry_elems", "exec_prob", "members", "alpha_B")
+OPTIONAL_LAYER_COLUMNS = ("carry_elems", "exec_prob", "members", "alpha_B", "inputs")
 #: Layer kinds documented in docs/formats.md; any other ``kind`` is refused.
 LAYER_KINDS = ("conv", "linear", "relu", "gelu", "maxpool", "avgpool", "flatten", "dropout", "norm", "attention",
                "embed", "encoder", "head", "block", "concat", "upsample", "sppf", "detect", "other")
 #: Keys of a DNN YAML file (docs/formats.md); any other key is refused.
-DNN_KEYS = ("name", "description", "generated_by", "notes", "input_shape", "alpha_B", "granularities", "layers")
+DNN_KEYS = ("name", "description", "generated_by", "notes", "input_shape", "alpha_B", "granularities", "layers",
+            "edges")  # edges: DAG tables, docs/dag.md
 #: Upper bounds of layer-table values (a value above is a typo or an overflow, not a DNN).
 LAYER_LIMITS = {"flop": 1e18, "weights": 1e14, "out_h": 1e9, "out_w": 1e9, "out_d": 1e9, "carry_elems": 1e14,
                 "alpha_B": 1024.0, "alpha_B_min": 0.01}
@@ -251,7 +252,51 @@ def parse_layer(record: Mapping, source: str, where: str, alpha_B: float) -> Lay
                         hi=lim["alpha_B"]),
         exec_prob=_number(record, "exec_prob", source, where=where, default=1.0, lo=0, hi=1),
         carry_elems=_number(record, "carry_elems", source, where=where, default=0.0, lo=0, hi=lim["carry_elems"]),
+        inputs=_inputs(record.get("inputs"), source, f"{where}inputs"),
     )
+
+
+def _inputs(raw, source: str, fld: str) -> tuple[str, ...] | None:
+    """DAG edges of a layer (docs/dag.md): a list, or names joined by ``;`` in a CSV cell;
+    empty/absent = the previous layer (chain), ``input`` = the network input."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    items = raw.split(";") if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)):
+        raise DataError(f"must be a list of layer names or names joined by ';', got {raw!r}", source=source, field=fld)
+    names = tuple(str(n).strip() for n in items)
+    if any(not n for n in names):
+        raise DataError(f"has an empty name in {raw!r}", source=source, field=fld)
+    return names
+
+
+def _apply_edges(dnn: DNN, raw, source: str) -> DNN:
+    """YAML ``edges: [{src, dst, bytes}]`` (docs/dag.md): the full edge list; a layer with no
+    incoming edge reads the network input; ``bytes`` (optional) overrides the producer's
+    output size."""
+    from dataclasses import replace
+
+    if not isinstance(raw, list):
+        raise DataError("must be a list of {src, dst, bytes}", source=source, field="edges")
+    names = {layer.name for layer in dnn.layers}
+    ins: dict[str, list[str]] = {layer.name: list(layer.inputs or ()) for layer in dnn.layers}
+    sizes: dict[tuple[str, str], float] = {}
+    for i, e in enumerate(raw):
+        if not isinstance(e, Mapping):
+            raise DataError("must be a mapping {src, dst, bytes}", source=source, field=f"edges[{i}]")
+        a = str(_require(e, "src", source, f"edges[{i}]."))
+        b = str(_require(e, "dst", source, f"edges[{i}]."))
+        for role, n in (("src", a), ("dst", b)):
+            if n not in names and not (role == "src" and n == "input"):
+                raise DataError(f"unknown layer {n!r}", source=source, field=f"edges[{i}].{role}")
+        if a not in ins[b]:
+            ins[b].append(a)
+        if e.get("bytes") not in (None, ""):
+            if a == "input":
+                raise DataError("the network input's size is the DNN input_shape", source=source, field=f"edges[{i}].bytes")
+            sizes[(a, b)] = _number(e, "bytes", source, where=f"edges[{i}].", positive=True)
+    layers = tuple(replace(layer, inputs=tuple(ins[layer.name]) or ("input",)) for layer in dnn.layers)
+    return DNN(dnn.name, dnn.granularity, dnn.input_shape, layers, dnn.source_file, sizes)
 
 
 def read_layer_csv(path: Path, alpha_B: float = 4.0) -> list[Layer]:
@@ -315,6 +360,8 @@ def load_dnn(spec: str | os.PathLike, granularity: str = "module", *, input_shap
         if not isinstance(recs, list) or not recs:
             raise DataError("must be a non-empty list of layers", source=source, field="layers")
         layers = [parse_layer(r, source, f"layers[{i}].", alpha) for i, r in enumerate(recs)]
+        if doc.get("edges") is not None:
+            return _apply_edges(DNN(name, granularity, shape, tuple(layers), source), doc["edges"], source)
         return DNN(name, granularity, shape, tuple(layers), source)
     grans = _mapping(_require(doc, "granularities", source), source, "granularities",
                      "a mapping {granularity: file.csv}")
@@ -330,7 +377,8 @@ def load_dnn(spec: str | os.PathLike, granularity: str = "module", *, input_shap
         )
     csv_path = resolve_path(grans[granularity], base=path.parent, what="layer table", referrer=source,
                             field=f"granularities.{granularity}")
-    return DNN(name, granularity, shape, tuple(read_layer_csv(csv_path, alpha)), str(csv_path))
+    dnn = DNN(name, granularity, shape, tuple(read_layer_csv(csv_path, alpha)), str(csv_path))
+    return dnn if doc.get("edges") is None else _apply_edges(dnn, doc["edges"], source)
 
 
 def _shape(raw, source: str, fld: str) -> tuple[int, int, int]:

@@ -32,6 +32,7 @@ class LatencyParams:
     radios: list = field(default_factory=list)  # RadioModel or None per device (Eqs. (8.5)-(8.6))
     device_classes: list[str] = field(default_factory=list)
     out_bytes: np.ndarray | None = None  # bytes sent from layer l to l+1 (Eq. (4.3) numerator)
+    edges: list[tuple[int, int]] | None = None  # DAG data edges (producer, consumer); None: the chain l -> l+1
 
     @property
     def n_layers(self) -> int:
@@ -58,6 +59,14 @@ def analytic_params(scenario: Scenario) -> LatencyParams:
     flop = np.array([layer.flop for layer in layers], dtype=float)
     wbytes = np.array([layer.weight_bytes for layer in layers], dtype=float)
     obytes = np.array([layer.out_bytes for layer in layers], dtype=float)
+    edges = None
+    if scenario.dnn.is_dag:  # docs/dag.md: t^x[v, d, d'] is v's output tensor over BW[d, d']
+        from layerplan.dag import is_chain_edges
+
+        edges = scenario.edges()
+        obytes = scenario.transfer_bytes()
+        if is_chain_edges(edges, len(layers)):
+            edges = None
     flops_per_s = np.array([d.flops_per_s for d in devs], dtype=float)
     internal = np.array([d.internal_bandwidth_Bps for d in devs], dtype=float)
     bw = scenario.link_matrix_Bps()
@@ -90,6 +99,7 @@ def analytic_params(scenario: Scenario) -> LatencyParams:
         radios=[d.radio or (scenario.network.radio if d.device_class == "edge" else None) for d in devs],
         device_classes=[d.device_class for d in devs],
         out_bytes=obytes,
+        edges=edges,
     )
 
 

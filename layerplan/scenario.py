@@ -44,6 +44,10 @@ class Layer:
     exec_prob: float = 1.0
     carry_elems: float = 0.0
     pseudo: str | None = None
+    # DAG tables (docs/dag.md): names of the layers whose outputs this layer reads; None =
+    # the previous layer (implicit chain edge, or the network input for the first layer),
+    # () = the network input only.
+    inputs: tuple[str, ...] | None = None
 
     @property
     def out_elems(self) -> float:
@@ -68,6 +72,9 @@ class DNN:
     input_shape: tuple[int, int, int]
     layers: tuple[Layer, ...]
     source_file: str = "<inline>"
+    # bytes of an edge (producer, consumer) given explicitly (YAML ``edges``); others carry the
+    # producer's output, out_h*out_w*out_d*alpha_B (docs/dag.md)
+    edge_bytes: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.layers:
@@ -76,6 +83,16 @@ class DNN:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise DataError(f"duplicate layer names {dup}", source=self.source_file, field="name")
+        if self.is_dag:
+            from layerplan.dag import check_dag_table
+
+            check_dag_table(self)
+
+    @property
+    def is_dag(self) -> bool:
+        """True when the table lists edges (an ``inputs`` column or ``edges``); a table
+        without them is a chain whose edges are implicit (layer l feeds layer l+1)."""
+        return bool(self.edge_bytes) or any(layer.inputs is not None for layer in self.layers)
 
     @property
     def total_flop(self) -> float:
@@ -185,6 +202,20 @@ class Scenario:
             if d.name == name:
                 return d
         raise KeyError(name)
+
+    def edges(self) -> list[tuple[int, int]]:
+        """Data edges (producer index, consumer index) over ``layers``, pseudo layers included
+        (docs/dag.md). A chain DNN gives exactly (l, l+1) for every l."""
+        from layerplan.dag import scenario_edges
+
+        return scenario_edges(self)
+
+    def transfer_bytes(self) -> np.ndarray:
+        """Bytes of each layer's output tensor as sent to a consumer (Eq. (4.3) numerator);
+        for a chain layer the output plus ``carry_elems``."""
+        from layerplan.dag import scenario_transfer_bytes
+
+        return scenario_transfer_bytes(self)
 
     def link_matrix_Bps(self) -> np.ndarray:
         """BW[d, d'] for every ordered device pair (Sec. 4.3)."""
