@@ -121,6 +121,21 @@ class DagBlockData(ContributionData):
             self.t_and_Constraint = pyo.Constraint(self.T_EDGES, base.DEVICES, base.DEVICES, rule=t_and_rule,
                                                    doc="t >= x + x - 1")
 
+        def t_src_rule(b, v, d, e):
+            """Upper side: no transfer from d unless v runs on d, t[v,d,d'] <= x[v,d]."""
+            return b.t[v, d, e] <= base.x[v, d]
+
+        def t_dst_rule(b, v, d, e):
+            """Upper side: no transfer to d' unless a consumer runs there, t[v,d,d'] <= sum_u x[u,d']."""
+            return b.t[v, d, e] <= sum(base.x[u, e] for u in cons[v])
+
+        # with both upper sides t is exactly the OR for binary x, so a near-zero cost cannot leave it
+        # at 1 within the solver's absolute gap and the reported T^x is the plan's own
+        self.t_src_Constraint = pyo.Constraint(self.T_PRODUCERS, base.DEVICES, base.DEVICES, rule=t_src_rule,
+                                               doc="t <= x[v,d]")
+        self.t_dst_Constraint = pyo.Constraint(self.T_PRODUCERS, base.DEVICES, base.DEVICES, rule=t_dst_rule,
+                                               doc="t <= sum_u x[u,d']")
+
         def transfer(v, d, e):
             return self.t[v, d, e] if v in self.T_PRODUCERS else flow_var(v, cons[v][0], d, e)
 
