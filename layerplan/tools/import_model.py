@@ -86,12 +86,13 @@ def hwd(shape: Sequence[int]) -> tuple[int, int, int]:
 ZERO_FUNCS = {
     "add", "iadd", "sub", "mul", "imul", "truediv", "div", "floordiv", "neg", "cat", "concat", "stack", "flatten",
     "view", "reshape", "permute", "transpose", "contiguous", "getitem", "chunk", "split", "unsqueeze", "squeeze",
+    "gt", "lt", "ge", "le", "eq", "ne", "any", "all", "bool", "item", "and", "or", "not",
     "expand", "expand_as", "repeat", "clone", "to", "type", "float", "narrow", "select", "unbind", "size", "dim",
     "dropout", "stochastic_depth", "identity", "pad", "getattr", "detach", "flip", "roll", "t", "masked_fill", "zeros_like", "ones_like",
 }
 ACT_FUNCS = {"relu", "relu_", "relu6", "hardtanh", "silu", "sigmoid", "hardswish", "hardsigmoid", "gelu", "tanh",
              "leaky_relu", "elu", "mish", "softplus"}
-POOL_FUNCS = {"max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "mean"}
+POOL_FUNCS = {"max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "mean", "sum", "amax"}
 
 
 def module_rule(module, in_shapes, out_shape) -> tuple[str, int] | None:
@@ -198,13 +199,16 @@ def trace_fx(model, example, *, allow_unknown: bool = False) -> list[Row]:
             if isinstance(attr, torch.nn.Parameter):
                 pending_params[node.name] = int(attr.numel())
             continue
-        if meta is None or not hasattr(meta, "shape"):  # not one tensor (a size, a tuple): no row
+        if isinstance(meta, (list, tuple)) and meta and hasattr(meta[0], "shape") and node.op == "call_module":
+            meta = meta[0]  # a module returning a tuple (MultiheadAttention, LSTM): its first tensor
+        if meta is None or not hasattr(meta, "shape"):  # not one tensor (a size, a tuple of chunks): no row
+            if node.op == "call_module":
+                raise ImportModelError(f"unsupported op {type(gm.get_submodule(node.target)).__name__} at "
+                                       f"{node.target!r}: its output is not a tensor")
+            # getitem rows on a tuple (split/chunk) read the producer of the tuple's input
             srcs = [produced[a.name] for a in node.all_input_nodes if a.name in produced]
-            if srcs and isinstance(getattr(node.meta.get("tensor_meta"), "__iter__", None), type(None)):
-                pass
-            # a tuple of tensors (split/chunk): getitem rows read the producer's inputs
             if srcs:
-                produced[node.name] = srcs[0] if len(set(srcs)) == 1 else srcs[0]
+                produced[node.name] = srcs[0]
             continue
         out_shape = tuple(int(s) for s in meta.shape)
         in_nodes = [a for a in node.all_input_nodes]
@@ -352,11 +356,20 @@ def trace_eager(model, example, *, allow_unknown: bool = False) -> list[Row]:
         handles.append(m.register_forward_hook(make_hook(n)))
     try:
         with torch.no_grad(), Mode():
-            model(example)
+            result = model(example)
     finally:
         for h in handles:
             h.remove()
-    return rows
+    # rows computed only to steer control flow (a sum compared with a threshold) feed no row
+    # and are no output: drop them, repeatedly, unless they hold weights
+    flat = result if isinstance(result, (list, tuple)) else [result]
+    outputs = {owner.get(id(t)) for t in flat if torch.is_tensor(t)}
+    while True:
+        used = {i for r in rows for i in r.inputs} | outputs
+        dead = [r for r in rows if r.name not in used and r.weights == 0]
+        if not dead:
+            return rows
+        rows = [r for r in rows if r not in dead]
 
 
 # --------------------------------------------------------------------------- ONNX
