@@ -104,7 +104,7 @@ class DagBlockData(ContributionData):
         self.t = pyo.Var(self.T_PRODUCERS, base.DEVICES, base.DEVICES, domain=pyo.UnitInterval,
                          doc="t[v,d,d'] = 1: v's output is sent from d to d' (once, whatever the consumers on d')")
         t_edges = [(v, u) for v in multi for u in cons[v]]
-        self.T_EDGES = pyo.Set(initialize=t_edges, dimen=2, ordered=True)
+        self.T_EDGES = pyo.Set(initialize=t_edges, dimen=2, ordered=True, doc="edges (v, u) of the producers with a t")
         if flow:
 
             def t_rule(b, v, u, d, e):
@@ -139,6 +139,7 @@ class DagBlockData(ContributionData):
         def transfer(v, d, e):
             return self.t[v, d, e] if v in self.T_PRODUCERS else flow_var(v, cons[v][0], d, e)
 
+        self._transfer = transfer
         tx = p.comm_s
         self.communication_latency_s = pyo.Expression(
             expr=sum(
@@ -151,6 +152,10 @@ class DagBlockData(ContributionData):
             doc="T^x on a DAG (Eq. (5.5) generalized): sum_v sum_d sum_d' p_v t^x[v,d,d'] t[v,d,d']",
         )
         ctx.terms.replace("latency.communication", "dag", self.communication_latency_s)
+
+    def transfer_var(self, v: int, d, e):
+        """The variable (or expression) that is 1 when v's output is sent from d to d'."""
+        return self._transfer(v, d, e)
 
     def report(self, ctx: ModelContext) -> dict:
         """Every transfer of the plan: tensor, from, to, the consumers it serves."""

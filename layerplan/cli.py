@@ -127,6 +127,8 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
         from layerplan.dynasplit.runner import run_job as dynasplit_job; return dynasplit_job(config, output_dir, multirun=multirun)  # noqa: E702
     try:
         load_plugins(config.get("plugins"))
+        if config.get("runner"):  # an experiment with its own job, e.g. conf/experiment/dag_workloads.yaml
+            return _run_runner(config, cfg, output_dir)
         scenario = scenario_from_cfg(cfg)
         profiles, profile_map = profiles_from_cfg(cfg, scenario)
         obj = to_dict(cfg.objective)
@@ -174,6 +176,19 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
         print(f"layerplan: error: {error.one_line()}", file=sys.stderr)
         if not multirun:
             sys.exit(error.exit_code)
+    return result
+
+
+def _run_runner(config, cfg, output_dir: Path) -> dict[str, Any]:
+    """Call ``runner`` (``module.function(cfg, output_dir)``) and write its result.json."""
+    import importlib
+
+    from layerplan.results import to_jsonable
+
+    mod, _, fn = str(config["runner"]).rpartition(".")
+    result = getattr(importlib.import_module(mod), fn)(cfg, output_dir)
+    result["experiment"] = config.get("experiment_name")
+    (output_dir / "result.json").write_text(json.dumps(to_jsonable(result), indent=2))
     return result
 
 

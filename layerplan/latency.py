@@ -32,6 +32,7 @@ class LatencyParams:
     radios: list = field(default_factory=list)  # RadioModel or None per device (Eqs. (8.5)-(8.6))
     device_classes: list[str] = field(default_factory=list)
     out_bytes: np.ndarray | None = None  # bytes sent from layer l to l+1 (Eq. (4.3) numerator)
+    layer_energy_J: np.ndarray | None = None  # per-layer profiled energy e[l, d] (layerplan.layer_profiles), NaN: none
     edges: list[tuple[int, int]] | None = None  # DAG data edges (producer, consumer); None: the chain l -> l+1
 
     @property
