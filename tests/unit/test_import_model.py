@@ -43,6 +43,7 @@ def _torch():
     return pytest.importorskip("torchvision")
 
 
+@pytest.mark.slow
 def test_resnet18_fx_and_eager_agree_with_the_shipped_table(tmp_path):
     _torch()
     rows, in_hwd, _, used = im.import_model("torchvision:resnet18")
@@ -155,6 +156,7 @@ def test_onnx_import_counts_by_hand(tmp_path):
     assert math.prod(by["flat"].out_shape) == 8
 
 
+@pytest.mark.slow
 def test_onnx_export_of_resnet18_matches_the_torch_import(tmp_path):
     _torch()
     pytest.importorskip("onnx")
