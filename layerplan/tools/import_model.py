@@ -87,6 +87,8 @@ ZERO_FUNCS = {
     "add", "iadd", "sub", "mul", "imul", "truediv", "div", "floordiv", "neg", "cat", "concat", "stack", "flatten",
     "view", "reshape", "permute", "transpose", "contiguous", "getitem", "chunk", "split", "unsqueeze", "squeeze",
     "gt", "lt", "ge", "le", "eq", "ne", "any", "all", "bool", "item", "and", "or", "not",
+    "type_as", "arange", "meshgrid", "full", "zeros", "ones", "exp", "sqrt", "pow", "rsub", "radd", "rmul", "view_as",
+    "new_zeros", "new_ones", "new_full", "clamp", "__setitem__", "setitem", "copy_", "fill_", "sub_", "add_", "mul_", "div_",
     "expand", "expand_as", "repeat", "clone", "to", "type", "float", "narrow", "select", "unbind", "size", "dim",
     "dropout", "stochastic_depth", "identity", "pad", "getattr", "detach", "flip", "roll", "t", "masked_fill", "zeros_like", "ones_like",
 }
@@ -271,6 +273,9 @@ def trace_eager(model, example, *, allow_unknown: bool = False) -> list[Row]:
                                                                  or isinstance(m, torch.nn.MultiheadAttention))]
     leaves = [(n, m) for n, m in leaves if not any(n.startswith(o + ".") for o, mm in leaves
                                                     if isinstance(mm, torch.nn.MultiheadAttention))]
+    # as torch.fx: only torch.nn modules are leaves; a user module without children (e.g. a
+    # Concat wrapper) is traced through, its functional operations recorded by the mode
+    leaves = [(n, m) for n, m in leaves if type(m).__module__.startswith("torch.nn")]
     for _, m in leaves:
         leaf_params.update(id(p) for p in m.parameters())
 

@@ -27,6 +27,17 @@ PUBLISHED = {  # params, conv+linear GMAC (torchvision model cards; inception_v3
 }
 
 
+def test_shipped_yolo11n_dag_matches_the_ultralytics_summary():
+    """ultralytics' model summary for yolo11n.yaml: 2,624,080 parameters, 6.5 GFLOPs fused
+    (thop: 2 x conv MAC at 640x640)."""
+    dnn = load_dnn("yolo11n_dag")
+    assert dnn.is_dag and dnn.total_weights == 2_624_080
+    conv = sum(x.flop for x in dnn.layers if x.kind in ("conv", "linear"))
+    assert round(conv / 1e9, 1) == 6.5
+    joins = [x for x in dnn.layers if x.inputs and len(x.inputs) > 1]
+    assert len(joins) >= 10  # the FPN/PAN concatenations and residual adds
+
+
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_shipped_tables_match_published_counts(name):
     """The shipped DAG tables (no torch needed to read them) against the model cards."""
