@@ -25,7 +25,7 @@ def _scenario(dnn, **kw):
 
 
 def test_csv_inputs_column_gives_edges_and_bytes(tmp_path):
-    p = _csv(tmp_path, "a,conv,10,1,2,2,3,input\nb,conv,10,1,2,2,5,a\nc,conv,10,1,2,2,7,a;input\nd,add,1,0,1,1,1,b;c\n")
+    p = _csv(tmp_path, "a,conv,10,1,2,2,3,input\nb,conv,10,1,2,2,5,a\nc,conv,10,1,2,2,7,a;input\nd,other,1,0,1,1,1,b;c\n")
     dnn = load_dnn(p, input_shape=[4, 4, 3])
     assert dnn.is_dag
     sc = _scenario(dnn)
@@ -38,7 +38,7 @@ def test_csv_inputs_column_gives_edges_and_bytes(tmp_path):
 
 
 def test_empty_inputs_cell_is_the_previous_layer(tmp_path):
-    p = _csv(tmp_path, "a,conv,10,1,2,2,3,\nb,conv,10,1,2,2,5,\nc,add,1,0,2,2,5,a;b\n")
+    p = _csv(tmp_path, "a,conv,10,1,2,2,3,\nb,conv,10,1,2,2,5,\nc,other,1,0,2,2,5,a;b\n")
     sc = _scenario(load_dnn(p, input_shape=[4, 4, 3]))
     names = sc.layer_names
     assert {(names[v], names[u]) for v, u in sc.edges()} >= {("preprocess", "a"), ("a", "b"), ("a", "c"), ("b", "c")}
@@ -71,7 +71,7 @@ input_shape: [4, 4, 3]
 layers:
   - {name: a, kind: conv, flop: 1, weights: 1, out_h: 1, out_w: 1, out_d: 8}
   - {name: b, kind: conv, flop: 1, weights: 1, out_h: 1, out_w: 1, out_d: 8}
-  - {name: c, kind: add, flop: 1, weights: 0, out_h: 1, out_w: 1, out_d: 8}
+  - {name: c, kind: other, flop: 1, weights: 0, out_h: 1, out_w: 1, out_d: 8}
 edges:
   - {src: input, dst: a}
   - {src: a, dst: b, bytes: 100}
@@ -100,6 +100,6 @@ def test_carry_not_allowed_in_dag_tables(tmp_path):
 
 def test_chain_with_carry_carries_live_tensors(tmp_path):
     # a -> b -> c(a, b) -> d(input, c): a is carried over b; the input over a, b, c
-    p = _csv(tmp_path, "a,conv,1,1,1,1,2,input\nb,conv,1,1,1,1,3,a\nc,add,1,0,1,1,5,a;b\nd,add,1,0,1,1,7,c;input\n")
+    p = _csv(tmp_path, "a,conv,1,1,1,1,2,input\nb,conv,1,1,1,1,3,a\nc,other,1,0,1,1,5,a;b\nd,other,1,0,1,1,7,c;input\n")
     ch = chain_with_carry(load_dnn(p, input_shape=[1, 1, 11]))
     assert [x.carry_elems for x in ch.layers] == [11, 2 + 11, 11, 0]
