@@ -135,9 +135,12 @@ def workload_problem(w: Mapping[str, Any], accelerators: int):
         for i in w["order"]
     )
     dnn = DNN(w["name"], "layer", (1, 1, 1), layers, w["source"])
-    devices = [Device("cpu", "hub", 1.0, 1.0, 1.0)] + [
-        Device(f"acc{k}", "cloud", 1.0, 1.0, 1.0, memory_B=w["memory_B"]) for k in range(1, accelerators + 1)]
-    sc = build_scenario(dnn, devices, Network(1.0), name=f"{w['name']}-cpu+{accelerators}acc", where=w["source"])
+    # rates are placeholders (the profiles and edge costs replace the analytic model below);
+    # large so that the analytic parameters pass the sanity checks of layerplan.latency
+    fast = 1e15
+    devices = [Device("cpu", "hub", fast, fast, fast)] + [
+        Device(f"acc{k}", "cloud", fast, fast, fast, memory_B=w["memory_B"]) for k in range(1, accelerators + 1)]
+    sc = build_scenario(dnn, devices, Network(fast), name=f"{w['name']}-cpu+{accelerators}acc", where=w["source"])
     params = analytic_params(sc)
     prof = LayerProfiles(source=w["source"])
     for i in w["order"]:
