@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import ConfigDict, ConfigValue, NonNegativeInt
 from pyomo.core.base.block import declare_custom_block
 

@@ -7,7 +7,7 @@ tau <= U / count (general form) or sum_l I_l pi_l >= count (two-device form). Ne
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import ConfigDict, ConfigValue, PositiveFloat
 from pyomo.core.base.block import declare_custom_block
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from layerplan.dag import dag_plan_latency_s, dag_transfers
 from layerplan.errors import DataError

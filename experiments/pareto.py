@@ -104,7 +104,7 @@ def pareto_front(scenario, profiles, *, formulation=None, constraints=None, obje
 def pareto_points(built, solver: dict, *, delta_rel: float = 1e-9, delta_abs: float = 1e-7,
                   max_points: int = 10_000) -> list[dict[str, Any]]:
     """The exact front (latency ascending... built descending in latency, returned sorted by latency)."""
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     from layerplan.errors import SolverError
     from layerplan.results import collect

@@ -16,7 +16,8 @@ def load_records(sweep_dir: str | Path) -> list[dict]:
     for path in sorted(Path(sweep_dir).rglob("result.json")):
         rec = json.loads(path.read_text())
         cfg_path = path.parent / "config.yaml"
-        rec["config"] = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else {}
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where present
+        rec["config"] = yaml.load(cfg_path.read_text(), Loader=loader) if cfg_path.is_file() else {}
         rec["job_dir"] = str(path.parent)
         out.append(rec)
     return out

@@ -24,7 +24,7 @@ p_l = 1 this is exactly Eqs. (5.4)-(5.6).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import Bool, ConfigDict, ConfigValue, In
 from pyomo.core.base.block import declare_custom_block
 

@@ -38,7 +38,7 @@ re-settable for hourly re-solving (:func:`set_carbon_intensity`).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import Bool, ConfigDict, ConfigValue, In, PositiveFloat
 from pyomo.core.base.block import declare_custom_block
 

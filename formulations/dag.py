@@ -32,7 +32,7 @@ Sec. 6.4).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import ConfigDict, ConfigValue, In
 from pyomo.core.base.block import declare_custom_block
 

@@ -27,7 +27,7 @@ analytic weight latency, zero for the standard pseudo layers).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import Bool, ConfigDict, ConfigValue, In, PositiveInt
 from pyomo.core.base.block import declare_custom_block
 

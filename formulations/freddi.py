@@ -22,7 +22,7 @@ objectives). Each gets the term lists ``energy.compute@<device>`` and
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import Bool, ConfigDict, ConfigValue, In
 from pyomo.core.base.block import declare_custom_block
 

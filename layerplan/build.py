@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from layerplan import registry
 from layerplan.contribution import ModelContext, block_class

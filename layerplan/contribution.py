@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import ConfigDict
 from pyomo.core.base.block import BlockData
 

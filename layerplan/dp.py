@@ -601,7 +601,7 @@ def dp_certificate(built, plan: DPPlan) -> str | None:
 def load_plan(built, plan: DPPlan) -> float:
     """Set the model's variables to the DP plan (base x, z; preload q; bundle y, s, k;
     FreDDI w) and return the model's objective value there."""
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     base = built.base
     dev = list(base.DEVICES)

@@ -313,7 +313,8 @@ def _write_job(job: Job, record: dict) -> None:
                 "job_key": job.key, "overrides": job.overrides})
     if record.get("traceback"):
         (job.dir / "traceback.txt").write_text(record["traceback"])
-    (job.dir / "config.yaml").write_text(yaml.safe_dump(job.config or {}, sort_keys=False))
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: 10x the pure-Python one
+    (job.dir / "config.yaml").write_text(yaml.dump(job.config or {}, Dumper=dumper, sort_keys=False))
     from layerplan.results import to_jsonable
 
     (job.dir / "result.json").write_text(json.dumps(to_jsonable(rec), indent=2))

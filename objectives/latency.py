@@ -6,7 +6,7 @@ mixin or plugin declares), so it stays right whichever mixins replaced which ter
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import ConfigDict
 from pyomo.core.base.block import declare_custom_block
 

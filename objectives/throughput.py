@@ -27,7 +27,7 @@ epsilon-constraint front uses ``max_cycle_s`` / ``max_energy_J``
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.config import Bool, ConfigDict, ConfigValue, In, NonNegativeFloat, PositiveFloat, PositiveInt
 from pyomo.core.base.block import declare_custom_block
 

@@ -118,7 +118,7 @@ def build_ilp(chain: ModeChain):
     last ends at L; continuity ``sum_{a,m} y[d,a,b,m] = sum_{c,m} y[d+1,b,c,m]`` for every boundary b; a
     boundary without a transfer entry is forbidden. Expressions ``latency_ms``, ``energy_J``,
     ``accuracy``; mutable caps ``T_cap``, ``E_cap``, ``A_floor`` on deactivated constraints."""
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     chain.check()
     N, L = len(chain.devices), chain.n_layers
@@ -183,7 +183,7 @@ SOLVER = {"name": "highs", "mip_rel_gap": 0.0, "mip_abs_gap": 0.0,
 
 
 def _plan_of(chain: ModeChain, m) -> Plan:
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     N = len(chain.devices)
     chosen = {k[0]: k for k in m.K if pyo.value(m.y[k]) > 0.5}
@@ -230,7 +230,7 @@ def solve_plan(chain: ModeChain, *, objective: str = "energy", max_latency_ms: f
 
 
 def _front_2d(chain: ModeChain, m, solver, tie_accuracy: bool, delta_rel: float, max_points: int) -> list[Plan]:
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     pts: list[Plan] = []
     m.T_con.deactivate()

@@ -86,13 +86,13 @@ def test_entry_point_plugins_are_loaded(tmp_path, monkeypatch):
 
 
 def test_absent_solver_is_a_clear_error(monkeypatch):
-    import pyomo.contrib.solver.common.factory as factory
+    import pyomo.contrib.solver.solvers.highs as highs_module
 
     class Absent:
         def available(self):
             return False
 
-    monkeypatch.setattr(factory, "SolverFactory", lambda name, **kw: Absent())
+    monkeypatch.setattr(highs_module, "Highs", Absent)  # what layerplan.solve instantiates for solver=highs
     from layerplan.api import solve_scenario
 
     with pytest.raises(SolverError, match="solver 'highs' is not available; pip install highspy"):
