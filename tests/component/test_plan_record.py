@@ -149,3 +149,22 @@ def test_auto_declines_plugins_and_other_objectives():
 
     with pytest.raises(ConfigError):
         solve_scenario(sc, formulation=[], model={"memory": False}, solver={"backend": "direct", "fast_path": "off"})
+
+
+@pytest.mark.parametrize("form", [[], ["preload"]])
+def test_sweep_with_the_dp_equals_the_built_model(form):
+    from layerplan.sweep import sweep_bandwidth
+
+    from conftest import random_scenario
+
+    for seed in range(3):
+        sc = random_scenario(seed, 6, 3, memory="loose", pins=1)
+        bws = [1e4, 3e5, 1e7, 2e5]
+        fast = sweep_bandwidth(sc, bws, formulation=form, solver=AUTO)
+        ref = sweep_bandwidth(sc, bws, formulation=form, solver=PYOMO)
+        assert all(r["method"] == "milp" for r in ref)
+        for f, r in zip(fast, ref):
+            assert f["method"] in ("dp", "milp") and f["bandwidth_Bps"] == r["bandwidth_Bps"]
+            assert f["objective"] == pytest.approx(r["objective"], rel=1e-9, abs=1e-12)
+            assert set(f) == set(r)
+        assert any(f["method"] == "dp" for f in fast)
