@@ -73,6 +73,25 @@ def _opts(comp) -> dict[str, dict]:
     return {e.name: dict(o or {}) for e, o in comp.formulations}
 
 
+def validate_options(comp) -> None:
+    """Check every block's options as the Pyomo build does (``ContributionData.configure``),
+    so that bad input fails the same way on every path."""
+    from layerplan.errors import ConfigError
+
+    items = [(e, o, f"formulation.{e.name}") for e, o in comp.formulations]
+    items += [(e, o, f"constraints.{e.name}") for e, o in comp.constraints]
+    items.append((comp.objective[0], comp.objective[1], "objective"))
+    for entry, opts, where in items:
+        config = getattr(entry.obj, "CONFIG", None)
+        if config is None:
+            continue
+        try:
+            config(dict(opts or {}))
+        except ValueError as exc:
+            msg = str(exc).replace("\n", " ").replace("\t", "")
+            raise ConfigError(f"{msg} (options: {', '.join(config.keys()) or 'none'})", field=where) from None
+
+
 def fast_applicable(comp, params: LatencyParams) -> str | None:
     """None when a fast path (DP or direct) may answer this composition, else why not."""
     opts = _opts(comp)
@@ -290,6 +309,13 @@ def fast_solve(scenario, params: LatencyParams, comp, solver: Mapping[str, Any] 
     backend, fast = solver_modes(solver)
     if backend == "pyomo":
         return None  # the Pyomo path (which runs the in-model DP itself with fast_path=dp)
+    validate_options(comp)
+    from layerplan.errors import SolverError
+    from layerplan.solve import SOLVERS
+
+    if (solver or {}).get("name", "highs") not in SOLVERS:
+        raise SolverError(f"unknown solver {(solver or {}).get('name')!r} (known: {', '.join(SOLVERS)})",
+                          source="solver", field="name")
     why = fast_applicable(comp, params)
     name = (solver or {}).get("name", "highs")
     if why is not None:

@@ -50,6 +50,10 @@ def sweep_bandwidth(
     names = set(comp.formulation_names)
     use_dp = (backend != "pyomo" and fast != "off" and names <= {"base", "preload"}
               and fast_applicable(comp, params) is None)
+    if use_dp:
+        from layerplan.plan_record import validate_options
+
+        validate_options(comp)
     built = opt = None
     results = []
     for bw in bandwidths_Bps:
