@@ -168,3 +168,14 @@ def test_sweep_with_the_dp_equals_the_built_model(form):
             assert f["objective"] == pytest.approx(r["objective"], rel=1e-9, abs=1e-12)
             assert set(f) == set(r)
         assert any(f["method"] == "dp" for f in fast)
+
+
+def test_printed_summary_says_which_method_answered():
+    from layerplan.results import format_plan
+
+    sc = random_chain(5, 8, 3)
+    fast = solve_scenario(sc, formulation=["preload"], model={"memory": False}, solver=AUTO)
+    text = format_plan(fast)
+    assert fast["method"] == "dp" and "method: dp" in text and "model: none (dp)" in text
+    slow = solve_scenario(sc, formulation=["preload"], model={"memory": False}, solver=PYOMO)
+    assert "method: milp" in format_plan(slow)
