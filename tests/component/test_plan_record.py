@@ -76,13 +76,13 @@ def check_oracle(sc, p, form, objective, model):
 
 @SETTINGS
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 10), d=st.integers(2, 4), preload=st.booleans(),
-       memory=st.booleans())
-def test_record_of_the_milp_plan_equals_collect_base(seed, n, d, preload, memory):
+       memory=st.booleans(), lin=st.sampled_from(["flow", "and"]))
+def test_record_of_the_milp_plan_equals_collect_base(seed, n, d, preload, memory, lin):
     sc = random_chain(seed, n, d)
     form = ["preload"] if preload else []
     p = analytic_params(sc)
-    ref = check_oracle(sc, p, form, "latency", {"memory": memory})
-    fast = solve_scenario(sc, formulation=form, model={"memory": memory}, solver=AUTO)
+    ref = check_oracle(sc, p, form, "latency", {"memory": memory, "linearization": lin})
+    fast = solve_scenario(sc, formulation=form, model={"memory": memory, "linearization": lin}, solver=AUTO)
     if fast["method"] == "dp":
         assert math.isclose(fast["objective"], ref["objective"], rel_tol=1e-9, abs_tol=1e-12)
         assert set(fast) == set(ref)
@@ -93,17 +93,19 @@ def test_record_of_the_milp_plan_equals_collect_base(seed, n, d, preload, memory
 @SETTINGS
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 5), d=st.integers(2, 3), mbs=st.integers(1, 4),
        n_freq=st.integers(1, 2), ceiling=st.booleans(), memory=st.booleans(),
-       objective=st.sampled_from(["latency", "energy"]))
-def test_record_of_the_milp_plan_equals_collect_bundles(seed, n, d, mbs, n_freq, ceiling, memory, objective):
+       objective=st.sampled_from(["latency", "energy"]), dform=st.sampled_from(["flow", "thesis"]),
+       lin=st.sampled_from(["flow", "and"]))
+def test_record_of_the_milp_plan_equals_collect_bundles(seed, n, d, mbs, n_freq, ceiling, memory, objective, dform,
+                                                        lin):
     sc, ps = make_case(seed, n, d, n_freq, memory=memory)
     p = bundle_params(sc, ps)
     mbs = min(mbs, n)
     if objective == "energy" and not ceiling:
         ceiling = True
-    form = {("dime" if ceiling else "jointdnn"): {"mbs": mbs}}
+    form = {("dime" if ceiling else "jointdnn"): {"mbs": mbs, "form": dform}}
     if n_freq > 1 or objective == "energy":
         form["freddi"] = {}
-    model = {"memory": memory}
+    model = {"memory": memory, "linearization": lin}
     try:
         ref = check_oracle(sc, p, form, objective, model)
     except Exception:  # infeasible: the fast paths must fail too
@@ -113,7 +115,9 @@ def test_record_of_the_milp_plan_equals_collect_bundles(seed, n, d, mbs, n_freq,
         return
     fast = solve_scenario(sc, formulation=form, objective=objective, model=model, params=bundle_params(sc, ps),
                           solver=AUTO)
-    assert fast["method"] in ("dp", "direct", "direct (DP-pruned)")
+    assert fast["method"] in ("dp", "direct", "direct (DP-pruned)", "milp")
+    # Pyomo only when the DP cannot certify and the direct backend does not build the forms
+    assert fast["method"] != "milp" or lin != "flow" or dform != "flow"
     assert fast["status"] == "optimal"
     assert math.isclose(fast["objective"], ref["objective"], rel_tol=1e-7, abs_tol=1e-12)
     assert set(strip(fast)) == set(strip(ref))
@@ -179,3 +183,22 @@ def test_printed_summary_says_which_method_answered():
     assert fast["method"] == "dp" and "method: dp" in text and "model: none (dp)" in text
     slow = solve_scenario(sc, formulation=["preload"], model={"memory": False}, solver=PYOMO)
     assert "method: milp" in format_plan(slow)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 8), d=st.integers(2, 3), preload=st.booleans(),
+       memory=st.sampled_from(["off", "loose", "binding"]), pins=st.integers(0, 2), exec_prob=st.booleans())
+def test_record_equals_collect_with_pins_caps_and_early_exits(seed, n, d, preload, memory, pins, exec_prob):
+    from conftest import random_scenario
+
+    sc = random_scenario(seed, n, d, memory=memory, pins=min(pins, n), exec_prob=exec_prob)
+    form = ["preload"] if preload else []
+    try:
+        ref = check_oracle(sc, analytic_params(sc), form, "latency", {})
+    except Exception:  # infeasible memory: the fast path must not answer
+        with pytest.raises(Exception):
+            solve_scenario(sc, formulation=form, solver=AUTO)
+        return
+    fast = solve_scenario(sc, formulation=form, solver=AUTO)
+    assert fast["method"] in ("dp", "milp")
+    assert math.isclose(fast["objective"], ref["objective"], rel_tol=1e-9, abs_tol=1e-12)
