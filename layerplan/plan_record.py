@@ -96,6 +96,8 @@ def fast_applicable(comp, params: LatencyParams) -> str | None:
     """None when a fast path (DP or direct) may answer this composition, else why not."""
     opts = _opts(comp)
     names = set(opts)
+    if getattr(params, "edges", None) is not None:
+        return "a DAG network (docs/dag.md): the chain DP and the direct backend model chains only"
     if not names <= FAST_FORMULATIONS:
         return f"formulation(s) {sorted(names - FAST_FORMULATIONS)}"
     if comp.constraints:

@@ -202,3 +202,19 @@ def test_record_equals_collect_with_pins_caps_and_early_exits(seed, n, d, preloa
     fast = solve_scenario(sc, formulation=form, solver=AUTO)
     assert fast["method"] in ("dp", "milp")
     assert math.isclose(fast["objective"], ref["objective"], rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_dag_networks_go_to_the_pyomo_path():
+    from test_dag import dag_scenario
+
+    for seed in range(4):
+        sc = dag_scenario(seed, 6, 3)
+        if analytic_params(sc).edges is None:
+            continue
+        fast = solve_scenario(sc, formulation=["preload"], solver=AUTO)
+        ref = solve_scenario(sc, formulation=["preload"], solver=PYOMO)
+        assert fast["method"] == "milp" and "dag" in fast["formulations"]
+        assert math.isclose(fast["objective"], ref["objective"], rel_tol=1e-9)
+        break
+    else:
+        pytest.fail("no DAG among the seeds")
