@@ -512,10 +512,10 @@ def sweep_benchmark(quick: bool) -> int:
             (f"random L={n} D={d}", random_chain(n * 100 + d, n, d)) for n, d in chains]:
         t0 = time.perf_counter()
         fresh = [solve_scenario(dataclasses.replace(sc, network=dataclasses.replace(sc.network, bandwidth_Bps=b)),
-                                formulation=["preload"]) for b in bws]
+                                formulation=["preload"], solver={"backend": "pyomo"}) for b in bws]
         t_fresh = time.perf_counter() - t0
         t0 = time.perf_counter()
-        reused = sweep_bandwidth(sc, bws, formulation=["preload"])
+        reused = sweep_bandwidth(sc, bws, formulation=["preload"], solver={"backend": "pyomo"})
         t_reuse = time.perf_counter() - t0
         same = all(abs(a["objective"] - b["objective"]) <= 1e-6 * max(1.0, abs(a["objective"]))
                    for a, b in zip(fresh, reused))

@@ -28,7 +28,8 @@ def solve_built(built, solver: Mapping[str, Any] | None = None, *, opt=None):
     """Solve a built model. An objective block with a ``solve_model(ctx, solve_once)``
     method (e.g. ``carbon``'s Dinkelbach iterations) drives the solver itself."""
     caps = active_caps(built)
-    if (solver or {}).get("fast_path") == "dp":
+    if (solver or {}).get("fast_path") == "dp" or ((solver or {}).get("backend") == "pyomo"
+                                                   and (solver or {}).get("fast_path") == "auto"):
         # Exact DP for latency-only chains (layerplan.dp); declines (-> MILP) without a certificate.
         from layerplan.dp import solve_fast_path
 
@@ -74,6 +75,11 @@ def solve_scenario(
 
         params.bundles = bundle_latency(params, profiles, profile_map, {d.name: d.spec for d in scenario.devices if d.spec},
                                         profile_frequency)
+    from layerplan.plan_record import fast_solve  # DP / direct backend before any Pyomo build (issue 12)
+
+    fast = fast_solve(scenario, params, comp, solver)
+    if fast is not None:
+        return fast
     built = build_model(scenario, params, comp)
     sol = solve_built(built, solver)
     return collect(built, sol)

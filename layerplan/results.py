@@ -105,7 +105,9 @@ def format_plan(result: dict[str, Any]) -> str:
         "latency (s): T_c {compute:.4f}  T_x {communication:.4f}  T_w {weight:.4f}  total {total:.4f}".format(**lat),
         "ratio of compute: " + ", ".join(f"{d} {v:.3f}" for d, v in result["ratio_of_compute"].items()),
         ("model: {variables} variables ({binary} binary), {constraints} constraints".format(**result["model_size"])
-         if "variables" in result["model_size"] else f"enumeration: {result['model_size'].get('plans')} plans"),
+         if "variables" in result["model_size"] else f"model: {result['model_size']['model']}"
+         if "model" in result["model_size"] else f"enumeration: {result['model_size'].get('plans')} plans"),
+        f"method: {result.get('method', 'milp')}",
         "time (s): build {build:.3f}  solve {solve:.3f}".format(**result["timing_s"]),
     ]
     return "\n".join(lines)

@@ -5,6 +5,12 @@ parameter); each point updates the parameter from the scenario's link rule (Sec.
 at the new network bandwidth and re-solves with the same persistent solver, which only
 pushes the changed coefficients. ``python -m layerplan.experiments.benchmark --sweep``
 measures the gain against rebuilding.
+
+When the composition is one the exact chain DP answers (``layerplan.plan_record``:
+base / preload chains, latency objective, no plugin; ``solver.fast_path`` auto|dp and
+``solver.backend`` not ``pyomo``), each point is solved by the DP on the point's
+parameters and its record computed from the plan (``method: dp``); a point whose DP plan
+breaks a memory cap is re-solved with the built model (built on first need).
 """
 
 from __future__ import annotations
@@ -38,14 +44,39 @@ def sweep_bandwidth(
         raise ConfigError("sweep_bandwidth does not update FreDDI's communication energy; solve each point instead",
                           field="formulation")
     params = analytic_params(scenario)
-    built = build_model(scenario, params, comp)
-    base = built.base
-    opt = persistent_solver((solver or {}).get("name", "highs"))
+    from layerplan.plan_record import fast_applicable, plan_record, solver_modes
+
+    backend, fast = solver_modes(solver)
+    names = set(comp.formulation_names)
+    use_dp = (backend != "pyomo" and fast != "off" and names <= {"base", "preload"}
+              and fast_applicable(comp, params) is None)
+    if use_dp:
+        from layerplan.plan_record import validate_options
+
+        validate_options(comp)
+    built = opt = None
     results = []
     for bw in bandwidths_Bps:
         t0 = time.perf_counter()
         sc = dataclasses.replace(scenario, network=dataclasses.replace(scenario.network, bandwidth_Bps=float(bw)))
         links = sc.link_matrix_Bps()
+        if use_dp:
+            from layerplan.dp import base_dp, certify
+
+            # Eq. (4.3) at this bandwidth, exactly as analytic_params computes it
+            pt = dataclasses.replace(params, bandwidth_Bps=links,
+                                     comm_s=params.out_bytes[:-1, None, None] / links[None, :, :])
+            plan = base_dp(pt, preload="preload" in names)
+            memory = bool(comp.formulations[0][1].get("memory", True))
+            if certify(pt, plan, memory=memory) is None:
+                rec = plan_record(sc, pt, comp, plan.assignment, method="dp", solve_s=time.perf_counter() - t0)
+                rec["bandwidth_Bps"] = float(bw)
+                results.append(rec)
+                continue
+        if built is None:
+            built = build_model(scenario, params, comp)
+            opt = persistent_solver((solver or {}).get("name", "highs"))
+        base = built.base
         for i, d in enumerate(params.devices):
             for j, e in enumerate(params.devices):
                 base.inv_bandwidth[d, e] = 1.0 / links[i, j]

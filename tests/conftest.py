@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+# The tests of the formulations exercise the Pyomo models: solver configs that do not name
+# a backend use Pyomo here (the library's default is auto: DP / direct HiGHS before any
+# Pyomo build, layerplan.plan_record). Tests of the fast paths pass backend/fast_path
+# explicitly; Hydra runs (run.py) read conf/solver/*.yaml, which names the backend.
+os.environ.setdefault("LAYERPLAN_SOLVER_BACKEND", "pyomo")
 from hypothesis import strategies as st
 
 from layerplan.scenario import DNN, Device, Layer, Network, build_scenario
