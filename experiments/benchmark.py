@@ -10,7 +10,7 @@ Two tables, one row per (instance, formulation, linearization):
    module granularity), without (base ILP, Ch. 5) and with weight preloading (Ch. 6),
    in both linearizations of z: ``flow`` (default) and ``and`` (Eq. (5.3)); and the
    default scenario, AlexNet on C3. They are loaded from the shipped config exactly as
-   ``python run.py`` does (:func:`layerplan.cli.scenario_from_cfg`).
+   ``python run.py`` does (:func:`layerplan.api.scenario_from_cfg`).
 2. Seeded random chains of L in (16, 32, 64, 100, 200) layers on D in (2, 4, 8, 16)
    devices, with preloading and without the memory constraint, in both linearizations.
    Each chain gets a source and a destination pseudo layer pinned to the first device,
@@ -59,7 +59,7 @@ def shipped_scenario(overrides: list[str]):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
-    from layerplan.cli import scenario_from_cfg
+    from layerplan.api import scenario_from_cfg
 
     with initialize_config_module(config_module="layerplan.conf", version_base="1.3"):
         cfg = hydra_compose(config_name="config", overrides=overrides)
@@ -536,7 +536,7 @@ def cadi_benchmark(quick: bool) -> int:
 
     from layerplan.api import solve_built
     from layerplan.build import build_model, compose
-    from layerplan.cli import carbon_from_cfg, formulation_from_cfg, profiles_from_cfg, scenario_from_cfg
+    from layerplan.api import carbon_from_cfg, formulation_from_cfg, profiles_from_cfg, scenario_from_cfg
     from layerplan.profiles import bundle_latency
     from layerplan.results import collect
 

@@ -49,7 +49,7 @@ def static_flop(rec: dict, cache: dict) -> dict[str, float] | None:
         try:
             from omegaconf import OmegaConf
 
-            from layerplan.cli import scenario_from_cfg
+            from layerplan.api import scenario_from_cfg
 
             sc = scenario_from_cfg(OmegaConf.create(cfg))
             cache[key] = {layer.name: float(layer.flop) for layer in sc.layers}

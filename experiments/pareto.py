@@ -46,7 +46,7 @@ def compose_cfg(overrides: list[str]):
 
 
 def _objective_spec(cfg) -> dict:
-    from layerplan.cli import to_dict
+    from layerplan.api import to_dict
 
     obj = to_dict(cfg.get("objective")) if cfg.get("objective") is not None else {}
     if obj.get("name") == "privacy":
@@ -57,7 +57,7 @@ def _objective_spec(cfg) -> dict:
 def build_from_cfg(cfg):
     """(built model, solver options) for the config's scenario, profiles and formulation."""
     from layerplan.build import build_model, compose
-    from layerplan.cli import formulation_from_cfg, load_plugins, profiles_from_cfg, scenario_from_cfg, to_dict
+    from layerplan.api import formulation_from_cfg, load_plugins, profiles_from_cfg, scenario_from_cfg, to_dict
     from layerplan.errors import ConfigError
     from layerplan.latency import analytic_params
     from layerplan.profiles import bundle_latency

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from layerplan.build import build_model, compose
-from layerplan.latency import LatencyParams, analytic_params
-from layerplan.results import collect
-from layerplan.scenario import Scenario
-from layerplan.solve import solve
+# Imports are lazy (inside the functions) so that ``import layerplan.api`` (and the CLI,
+# which imports it) stays cheap: Pyomo, MLflow, networkx and matplotlib load only when used.
+if TYPE_CHECKING:  # pragma: no cover
+    from layerplan.latency import LatencyParams
+    from layerplan.scenario import Scenario
 
 
 def active_caps(built) -> list[str]:
@@ -27,6 +27,8 @@ def active_caps(built) -> list[str]:
 def solve_built(built, solver: Mapping[str, Any] | None = None, *, opt=None):
     """Solve a built model. An objective block with a ``solve_model(ctx, solve_once)``
     method (e.g. ``carbon``'s Dinkelbach iterations) drives the solver itself."""
+    from layerplan.solve import solve
+
     caps = active_caps(built)
     if (solver or {}).get("fast_path") == "dp" or ((solver or {}).get("backend") == "pyomo"
                                                    and (solver or {}).get("fast_path") == "auto"):
@@ -68,6 +70,10 @@ def solve_scenario(
     its catalogue spec, else its name; ``profile_frequency[name]`` restricts its frequencies
     (``max``, ``min``, ``governor``, a number of Hz; default all).
     """
+    from layerplan.build import build_model, compose
+    from layerplan.latency import analytic_params
+    from layerplan.results import collect
+
     comp = compose(list(formulation) if isinstance(formulation, tuple) else formulation, constraints, objective, model)
     params = params if params is not None else analytic_params(scenario)
     if profiles is not None:
@@ -83,3 +89,158 @@ def solve_scenario(
     built = build_model(scenario, params, comp)
     sol = solve_built(built, solver)
     return collect(built, sol)
+
+
+# ---------------------------------------------------------------------------------------
+# One path from a config to a solved problem (the CLI, the Python API, sweeps and the
+# experiments all call solve_config; the CLI only adds the output folder and tracking).
+# ---------------------------------------------------------------------------------------
+
+
+def to_dict(cfg) -> dict:
+    """A plain dict of a (Dict)Config section, interpolations resolved; {} for None."""
+    if cfg is None:
+        return {}
+    try:
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(cfg, DictConfig):
+            return OmegaConf.to_container(cfg, resolve=True)
+    except ImportError:  # pragma: no cover - omegaconf is a core dependency
+        pass
+    return dict(cfg)
+
+
+def _as_config(config):
+    """A DictConfig view of a dict or DictConfig (attribute access, ``.get``)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(config, DictConfig):
+        return config
+    return OmegaConf.create(dict(config or {}))
+
+
+def scenario_from_cfg(cfg) -> "Scenario":
+    """Load DNN, devices and network from the config and build the scenario."""
+    from layerplan.errors import LayerplanError
+    from layerplan.io import load_device_set, load_dnn, load_network
+    from layerplan.scenario import build_scenario
+
+    dnn_cfg = to_dict(cfg.dnn)
+    if not dnn_cfg.get("file"):
+        raise LayerplanError("missing", source="config", field="dnn.file")
+    dnn = load_dnn(dnn_cfg["file"], dnn_cfg.get("granularity", "module"), input_shape=dnn_cfg.get("input_shape"))
+    devices, source, destination, where = load_device_set(to_dict(cfg.devices))
+    network = load_network(to_dict(cfg.network), [d.name for d in devices], devices)
+    sc = to_dict(cfg.get("scenario"))
+    capture = sc.get("capture_shape")
+    name = sc.get("name") or f"{dnn.name}-{to_dict(cfg.devices).get('name', 'devices')}"
+    return build_scenario(
+        dnn,
+        devices,
+        network,
+        name=name,
+        source_device=source,
+        destination_device=destination,
+        capture_shape=tuple(capture) if capture else None,
+        preprocess=bool(sc.get("preprocess", True)),
+        preassign=sc.get("preassign") or {},
+        where=where,
+    )
+
+
+def profiles_from_cfg(cfg, scenario):
+    """Bundle profiles named by ``profiles.source`` for this DNN and granularity (Ch. 7)."""
+    from layerplan.profiles import load_profiles
+
+    prof = to_dict(cfg.get("profiles"))
+    if not prof.get("source"):
+        return None, None
+    return load_profiles(prof["source"], scenario.dnn.name, scenario.dnn.granularity), prof
+
+
+def formulation_from_cfg(cfg) -> dict:
+    if cfg.get("formulation") is not None:
+        return to_dict(cfg.formulation)
+    return {name: {} for name in (cfg.get("default_formulation") or [])}
+
+
+def baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline):
+    from layerplan.baselines import run_baseline
+    from layerplan.latency import analytic_params
+    from layerplan.profiles import bundle_latency
+
+    params = analytic_params(scenario)
+    if profiles is not None:
+        params.bundles = bundle_latency(params, profiles, profile_map.get("map") or {},
+                                        {d.name: d.spec for d in scenario.devices if d.spec}, profile_map.get("frequency") or {})
+    return run_baseline(scenario, params, baseline, list(formulation_from_cfg(cfg)))
+
+
+def carbon_from_cfg(cfg, scenario, formulation: dict) -> tuple[dict, dict]:
+    """With the ``cadi`` mixin, resolve ``carbon.devices`` (device -> grid) to C_d in
+    mgCO2/J (constants or traces at ``carbon.time``) and pass them to the block, unless
+    ``formulation.cadi.carbon_intensity_mg_per_J`` is given. Returns (formulation, record)."""
+    from layerplan.carbon import device_intensities
+
+    if "cadi" not in formulation:
+        return formulation, {}
+    carbon = to_dict(cfg.get("carbon"))
+    opts = dict(formulation.get("cadi") or {})
+    if opts.get("carbon_intensity_mg_per_J") or not carbon.get("devices"):
+        return formulation, {}
+    values, info = device_intensities(carbon, [d.name for d in scenario.devices])
+    return {**formulation, "cadi": {**opts, "carbon_intensity_mg_per_J": values}}, info
+
+
+def load_plugins(modules) -> None:
+    """Import plugin modules named in the config (``plugins=[my_constraints]``); the
+    working directory is importable so a single file next to the user's data works."""
+    import importlib
+    import os
+    import sys
+
+    from layerplan.errors import LayerplanError
+
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    for name in modules or []:
+        try:
+            importlib.import_module(str(name))
+        except Exception as exc:
+            raise LayerplanError(f"cannot import plugin module {name!r} ({type(exc).__name__}: {exc})",
+                                 source="config", field="plugins") from None
+
+
+def solve_config(config) -> dict[str, Any]:
+    """Solve the problem a composed layerplan config describes; return the result record.
+
+    ``config`` is a dict or an OmegaConf ``DictConfig`` shaped like ``conf/config.yaml``
+    after composition (e.g. ``hydra.compose(config_name="config", overrides=[...])``).
+    Plugins named in ``plugins`` are imported first. A user error raises
+    :class:`layerplan.errors.LayerplanError` (one line via ``one_line()``).
+    """
+    cfg = _as_config(config)
+    plain = to_dict(cfg)
+    load_plugins(plain.get("plugins"))
+    scenario = scenario_from_cfg(cfg)
+    profiles, profile_map = profiles_from_cfg(cfg, scenario)
+    obj = to_dict(cfg.get("objective")) or {"name": "latency"}
+    baseline = to_dict(cfg.get("baseline"))
+    if baseline.get("name"):
+        return baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline)
+    formulation, carbon_info = carbon_from_cfg(cfg, scenario, formulation_from_cfg(cfg))
+    result = solve_scenario(
+        scenario,
+        formulation=formulation,
+        constraints=to_dict(cfg.get("constraints")),
+        objective=obj if len(obj) > 1 else obj.get("name", "latency"),
+        model=to_dict(cfg.get("model")),
+        solver=to_dict(cfg.get("solver")),
+        profiles=profiles,
+        profile_map=(profile_map or {}).get("map") or {},
+        profile_frequency=(profile_map or {}).get("frequency") or {},
+    )
+    if carbon_info:
+        result["carbon_grids"] = carbon_info
+    return result
