@@ -220,7 +220,10 @@ def solve_config(config) -> dict[str, Any]:
     Plugins named in ``plugins`` are imported first. A user error raises
     :class:`layerplan.errors.LayerplanError` (one line via ``one_line()``).
     """
+    from layerplan.config_check import check_missing
+
     cfg = _as_config(config)
+    check_missing(cfg)
     plain = to_dict(cfg)
     load_plugins(plain.get("plugins"))
     scenario = scenario_from_cfg(cfg)

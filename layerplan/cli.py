@@ -33,8 +33,9 @@ from layerplan.api import (  # noqa: E402,F401
 )
 
 
-def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
-    """Solve one configured scenario; always writes result.json; returns the record."""
+def run_job(cfg, output_dir: Path, *, multirun: bool = False, notes: list[str] | None = None) -> dict[str, Any]:
+    """Solve one configured scenario; always writes result.json; returns the record.
+    ``notes``: defaults the config chose for the user (printed before the plan, recorded)."""
     from layerplan.results import format_plan, to_jsonable
 
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -51,11 +52,17 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False) -> dict[str, Any]:
     except LayerplanError as exc:
         error = exc
         result = {"status": "error", "error": exc.one_line(), "error_type": type(exc).__name__}
+    if notes:
+        result["defaults_chosen"] = list(notes)
     result["experiment"] = config.get("experiment_name")
     result["output_dir"] = str(output_dir)
     result_path = output_dir / "result.json"
     result_path.write_text(json.dumps(to_jsonable(result), indent=2))
     if error is None and cfg.get("print_plan", True):
+        if notes:
+            from layerplan.config_check import describe_defaults
+
+            print(describe_defaults(notes))
         print(format_plan(result))
         print(f"\nresult: {result_path}")
     tags = {"dnn": str(config.get("dnn", {}).get("name")), "devices": str(config.get("devices", {}).get("name")),
@@ -109,8 +116,11 @@ def _hydra_main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from layerplan.config_check import chosen_defaults
+
     hc = HydraConfig.get()
-    run_job(cfg, Path(hc.runtime.output_dir), multirun=hc.mode == RunMode.MULTIRUN)
+    notes = chosen_defaults(cfg, list(hc.overrides.task), dict(hc.runtime.choices))
+    run_job(cfg, Path(hc.runtime.output_dir), multirun=hc.mode == RunMode.MULTIRUN, notes=notes)
 
 
 def main() -> None:

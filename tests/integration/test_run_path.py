@@ -1,0 +1,96 @@
+"""The run path of issue 10: the card command as written, defaults printed, one error for
+everything missing, one solve_config for CLI and API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cfg(*overrides):
+    with initialize_config_module(config_module="layerplan.conf", version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def _cli(cwd, *args, timeout=300):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def _result_path(stdout: str) -> Path:
+    return Path([ln for ln in stdout.splitlines() if ln.startswith("result: ")][-1].split("result: ")[1])
+
+
+def test_card_command_as_written(tmp_path):
+    """`python run.py +formulation=[dime,freddi] objective=latency_cons` with no other key
+    (tracking off only to keep the test free of MLflow's start-up)."""
+    proc = _cli(tmp_path, "+formulation=[dime,freddi]", "objective=latency_cons", "tracking=none")
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("defaults chosen")
+    for item in ("devices=nano_cloud", "profiles=dvfs", "network=wifi", "dnn.granularity=major", "objective.max_latency_s=0.1"):
+        assert item in first
+    res = json.loads(_result_path(proc.stdout).read_text())
+    assert res["status"] == "optimal" and res["objective_name"] == "latency_cons"
+    assert res["latency_s"]["total"] <= 0.1 + 1e-9
+    assert res["defaults_chosen"][0] == "devices=nano_cloud"
+
+
+def test_card_defaults_yield_to_the_command_line():
+    cfg = _cfg("+formulation=[dime,freddi]", "objective=latency_cons", "devices=edge_cloud", "dnn.granularity=module",
+               "objective.max_latency_s=0.2")
+    assert cfg.devices.name == "edge_cloud" and cfg.dnn.granularity == "module"
+    assert cfg.objective.max_latency_s == 0.2 and cfg.profiles.source == "profiles/dvfs"
+    from layerplan.config_check import chosen_defaults
+
+    notes = chosen_defaults(cfg, ["devices=edge_cloud", "dnn.granularity=module", "objective.max_latency_s=0.2"],
+                            {"devices": "edge_cloud", "profiles": "dvfs", "network": "wifi"})
+    assert notes == ["profiles=dvfs", "network=wifi"]
+
+
+def test_default_run_chooses_nothing():
+    from layerplan.config_check import chosen_defaults
+
+    assert chosen_defaults(_cfg(), []) == []
+
+
+def test_everything_missing_in_one_line_with_pasteable_hints(tmp_path):
+    proc = _cli(tmp_path, "+formulation=[dime,freddi]", "objective=privacy", "devices=file", "dnn=file", "tracking=none")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines == ["layerplan: error: config: missing devices.file, dnn.file, objective.k; "
+                     "add: devices.file=devs.yaml dnn.file=net.yaml objective.k=3"]
+
+
+def test_solve_config_is_the_one_path():
+    """The API on a composed config and on its plain dict gives the CLI's record."""
+    from omegaconf import OmegaConf
+
+    from layerplan.api import solve_config
+    from layerplan.errors import LayerplanError
+
+    cfg = _cfg("tracking=none", "devices=c1")
+    a = solve_config(cfg)
+    b = solve_config(OmegaConf.to_container(cfg, resolve=True))
+    assert a["status"] == b["status"] == "optimal"
+    assert a["objective"] == pytest.approx(b["objective"])
+    with pytest.raises(LayerplanError, match="missing objective.k"):
+        solve_config(_cfg("+formulation=[dime,freddi]", "objective=privacy"))
+
+
+def test_api_and_cli_import_lazily():
+    code = ("import sys, layerplan.api, layerplan.cli; "
+            "print(sorted(m for m in ('mlflow', 'networkx', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout.strip()
+    assert out == "[]"
