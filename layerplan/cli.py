@@ -33,6 +33,18 @@ from layerplan.api import (  # noqa: E402,F401
 )
 
 
+def _register_resolvers() -> None:
+    """``${layerplan_pid:}`` (the process id) for unique output folders (conf/config.yaml).
+    Cached, so that a sweep's workers see the folder the launcher resolved."""
+    import os
+
+    if not OmegaConf.has_resolver("layerplan_pid"):
+        OmegaConf.register_new_resolver("layerplan_pid", lambda: os.getpid(), use_cache=True)
+
+
+_register_resolvers()
+
+
 def run_job(cfg, output_dir: Path, *, multirun: bool = False, notes: list[str] | None = None) -> dict[str, Any]:
     """Solve one configured scenario; always writes result.json; returns the record.
     ``notes``: defaults the config chose for the user (printed before the plan, recorded)."""

@@ -94,3 +94,28 @@ def test_api_and_cli_import_lazily():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.slow
+def test_four_runs_started_at_once_leave_four_folders(tmp_path):
+    """Runs started in the same second used to share a Hydra folder and overwrite each
+    other's result.json; each must get its own folder holding what it printed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    bws = ["1e5", "1e6", "1e7", "1e8"]
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "run.py"), "tracking=none", "devices=c1",
+                               f"network.bandwidth_Bps={bw}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for bw in bws]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    paths = [_result_path(o) for o, _ in outs]
+    assert len({p.parent for p in paths}) == 4
+    assert len(list((tmp_path / "outputs").glob("*/*/result.json"))) == 4
+    objectives = []
+    for (out, _), path, bw in zip(outs, paths, bws):
+        res = json.loads(path.read_text())
+        printed = [ln for ln in out.splitlines() if ln.startswith("solver ")][0]
+        assert f"objective {res['objective']:.6g}" in printed
+        objectives.append(res["objective"])
+        cfg = (path.parent / "config.yaml").read_text()
+        assert f"bandwidth_Bps: {float(bw)}" in cfg or f"bandwidth_Bps: {bw}" in cfg
+    assert len(set(objectives)) == 4  # four different answers, so a mix-up would show
