@@ -220,10 +220,11 @@ def solve_config(config) -> dict[str, Any]:
     Plugins named in ``plugins`` are imported first. A user error raises
     :class:`layerplan.errors.LayerplanError` (one line via ``one_line()``).
     """
-    from layerplan.config_check import check_missing
+    from layerplan.config_check import check_keys, check_missing
 
     cfg = _as_config(config)
     check_missing(cfg)
+    check_keys(cfg)
     plain = to_dict(cfg)
     load_plugins(plain.get("plugins"))
     scenario = scenario_from_cfg(cfg)

@@ -9,6 +9,7 @@ a multirun the failing job is recorded and the sweep goes on).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -135,14 +136,63 @@ def _hydra_main(cfg: DictConfig) -> None:
     run_job(cfg, Path(hc.runtime.output_dir), multirun=hc.mode == RunMode.MULTIRUN, notes=notes)
 
 
+def _one_line_errors(run_and_report):
+    """Hydra's run_and_report, but an error Hydra would print over many lines (unknown
+    option, unknown key, bad override, unwritable output folder) ends in one line
+    ``layerplan: error: ...`` and exit 2. HYDRA_FULL_ERROR=1 keeps Hydra's own report."""
+    import os
+
+    def wrapped(func):
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            return run_and_report(func)
+        try:
+            return func()
+        except LayerplanError as exc:
+            print(f"layerplan: error: {exc.one_line()}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except Exception as exc:
+            from layerplan.config_check import hydra_error_line
+
+            line, code = hydra_error_line(exc)
+            if not line:  # not a user error: Hydra's report (a stack trace) helps more
+                return run_and_report(lambda: (_ for _ in ()).throw(exc))
+            print(f"layerplan: error: {line}", file=sys.stderr)
+            sys.exit(code)
+
+    return wrapped
+
+
 def main() -> None:
     from layerplan.launch import main as launch
 
-    code = launch()
+    try:
+        code = launch()
+    except LayerplanError as exc:
+        print(f"layerplan: error: {exc.one_line()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # Hydra's compose errors (unknown option, bad override, ...) in one line
+        from layerplan.config_check import hydra_error_line
+
+        line, err = hydra_error_line(exc)
+        if not line or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"layerplan: error: {line}", file=sys.stderr)
+        sys.exit(err)
     if code is None:  # a command line that needs Hydra's own machinery
-        _hydra_main()
+        _run_hydra_one_line()
     elif code:
         sys.exit(code)
+
+
+def _run_hydra_one_line() -> None:
+    import hydra._internal.utils as hydra_utils
+
+    original = hydra_utils.run_and_report
+    hydra_utils.run_and_report = _one_line_errors(original)
+    try:
+        _hydra_main()
+    finally:
+        hydra_utils.run_and_report = original
 
 
 if __name__ == "__main__":

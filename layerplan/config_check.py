@@ -89,3 +89,157 @@ def chosen_defaults(cfg, overrides: Iterable[str] = (), choices: Mapping[str, st
 def describe_defaults(notes: list[str]) -> str:
     return "defaults chosen (override any on the command line): " + " ".join(notes)
 
+
+
+# ---------------------------------------------------------------------------------------
+# Unknown keys: every config group accepts only the keys its shipped options declare
+# ---------------------------------------------------------------------------------------
+
+# Groups checked one level deep, and their sections whose keys are the user's own names
+# (device names, grid names, solver options), which are not checked here.
+CHECKED_GROUPS = ("dnn", "devices", "network", "scenario", "solver", "tracking", "profiles", "baseline", "carbon",
+                  "objective")
+
+
+def conf_dir():
+    from pathlib import Path
+
+    import layerplan.conf
+
+    return Path(layerplan.conf.__file__).parent
+
+
+def _load_yaml(path):
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=loader) or {}
+
+
+_SCHEMA: dict[str, set[str]] | None = None
+
+
+def group_keys() -> dict[str, set[str]]:
+    """Allowed top-level keys of each checked group: the union over its shipped option files
+    (conf/<group>/*.yaml), plus keys that method, experiment and auto configs set in it,
+    plus the options the registered objectives declare (plugins included)."""
+    global _SCHEMA
+    if _SCHEMA is not None:
+        return _SCHEMA
+    root = conf_dir()
+    schema: dict[str, set[str]] = {g: set() for g in CHECKED_GROUPS}
+    for group in CHECKED_GROUPS:
+        for f in sorted((root / group).glob("*.yaml")):
+            doc = _load_yaml(f)
+            if isinstance(doc, dict):
+                schema[group].update(k for k in doc if k != "defaults")
+    for sub in ("method", "experiment", "auto"):
+        for f in sorted((root / sub).glob("*.yaml")):
+            doc = _load_yaml(f)
+            if isinstance(doc, dict):
+                for group in CHECKED_GROUPS:
+                    if isinstance(doc.get(group), dict):
+                        schema[group].update(doc[group])
+    _SCHEMA = schema
+    return schema
+
+
+def _objective_keys(name) -> set[str]:
+    """Options the registered objective ``name`` declares (its ConfigDict), if any."""
+    try:
+        from layerplan.registry import objectives
+
+        entry = objectives.get(name)
+    except Exception:
+        return set()
+    config = getattr(entry.obj, "CONFIG", None)
+    try:
+        return set(config.keys()) if config is not None else set()
+    except Exception:
+        return set()
+
+
+def unknown_keys(cfg) -> list[tuple[str, list[str]]]:
+    """(full key, allowed keys) for every key a checked group does not declare."""
+    schema = group_keys()
+    out = []
+    for group in CHECKED_GROUPS:
+        sec = cfg.get(group) if hasattr(cfg, "get") else None
+        if not hasattr(sec, "keys"):
+            continue
+        allowed = set(schema.get(group, ()))
+        extra = [str(k) for k in sec.keys() if str(k) not in allowed]
+        if extra and group == "objective":  # a plugin objective declares its own options
+            allowed |= _objective_keys(sec.get("name"))
+        for k in extra:
+            if k not in allowed:
+                out.append((f"{group}.{k}", sorted(allowed)))
+    return out
+
+
+def _close(word: str, options) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(word, list(options), n=1)
+    return f"did you mean {m[0]!r}? " if m else ""
+
+
+def check_keys(cfg) -> None:
+    """Raise one ConfigError naming every unknown key of a config group."""
+    bad = unknown_keys(cfg)
+    if not bad:
+        return
+    parts = []
+    for key, allowed in bad:
+        group, leaf = key.split(".", 1)
+        parts.append(f"{_close(leaf, allowed)}keys of {group}: {', '.join(allowed)}")
+    keys = ", ".join(k for k, _ in bad)
+    word = "unknown key" if len(bad) == 1 else "unknown keys"
+    raise ConfigError(f"{word} ({'; '.join(dict.fromkeys(parts))})", source="config", field=keys)
+
+
+# ---------------------------------------------------------------------------------------
+# Hydra's own errors (unknown group option, bad override) in one line
+# ---------------------------------------------------------------------------------------
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+def hydra_error_line(ex: BaseException) -> tuple[str, int]:
+    """One line and an exit code for an exception Hydra would report over many lines."""
+    import re
+
+    msg = str(ex)
+    first = msg.strip().splitlines()[0] if msg.strip() else type(ex).__name__
+    m = re.search(r"Could not (?:find|load) '([^']+)/([^'/]+)'", msg)
+    if m:
+        group, option = m.group(1), m.group(2)
+        options = group_options(group)
+        if options:
+            return (f"config: {group}: unknown option {option!r} ({_close(option, options)}options: "
+                    f"{', '.join(options)})", 2)
+        return f"config: {group}: unknown config group or option {option!r}", 2
+    m = re.search(r"Could not override '([^']+)'", msg)
+    if m:
+        key = m.group(1)
+        group, _, leaf = key.partition(".")
+        allowed = sorted(group_keys().get(group, ()))
+        if allowed and leaf and "." not in leaf:
+            return f"config: {key}: unknown key ({_close(leaf, allowed)}keys of {group}: {', '.join(allowed)})", 2
+        return f"config: {key}: unknown key (add a new key with +{key}=...)", 2
+    m = re.search(r"Could not append to config\. An item is already at '([^']+)'", msg)
+    if m:
+        return f"config: {m.group(1)}: already set; drop the leading + ({m.group(1)}=...)", 2
+    if type(ex).__name__ == "OverrideParseException" or "override_grammar" in msg:
+        return f"config: cannot parse the command-line override ({first})", 2
+    if isinstance(ex, PermissionError) or (isinstance(ex, OSError) and getattr(ex, "filename", None)):
+        where = getattr(ex, "filename", None) or "output"
+        return f"{where}: {getattr(ex, 'strerror', None) or first} (choose a writable folder, e.g. hydra.run.dir=...)", 2
+    if type(ex).__module__.startswith(("hydra", "omegaconf")):
+        cause = ex.__cause__
+        extra = f" ({str(cause).strip().splitlines()[0]})" if cause is not None and str(cause).strip() else ""
+        return f"config: {first}{extra}", 2
+    return "", 0

@@ -119,3 +119,40 @@ def test_four_runs_started_at_once_leave_four_folders(tmp_path):
         cfg = (path.parent / "config.yaml").read_text()
         assert f"bandwidth_Bps: {float(bw)}" in cfg or f"bandwidth_Bps: {bw}" in cfg
     assert len(set(objectives)) == 4  # four different answers, so a mix-up would show
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("devices=c4", "layerplan: error: config: devices: unknown option 'c4' (options: c0, c1, c2, c3, edge_cloud, "),
+        ("objective=energi", "layerplan: error: config: objective: unknown option 'energi' (did you mean 'energy'? "),
+        ("+formulation=[dimee]", "layerplan: error: config: formulation: unknown option 'dimee' (did you mean 'dime'? "),
+        ("+solver.time_limt_s=5", "layerplan: error: config: solver.time_limt_s: unknown key (did you mean 'time_limit_s'? "),
+        ("+network.bandwith_Bps=1e6", "layerplan: error: config: network.bandwith_Bps: unknown key (did you mean 'bandwidth_Bps'? "),
+        ("+dnn.granularty=major", "layerplan: error: config: dnn.granularty: unknown key (did you mean 'granularity'? "),
+        ("solver.time_limt_s=5", "layerplan: error: config: solver.time_limt_s: unknown key (did you mean 'time_limit_s'? "),
+        ("devices=[", "layerplan: error: config: cannot parse the command-line override"),
+    ],
+)
+def test_config_errors_are_one_line_exit_2(tmp_path, override, expected):
+    proc = _cli(tmp_path, "tracking=none", override)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), lines
+
+
+def test_unknown_keys_rejected_by_the_api_too():
+    from layerplan.api import solve_config
+    from layerplan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"config: solver.time_limt_s: unknown key"):
+        solve_config(_cfg("tracking=none", "+solver.time_limt_s=5"))
+
+
+def test_unwritable_output_folder_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = _cli(tmp_path, "tracking=none", f"hydra.run.dir={blocker}/out")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"layerplan: error: {blocker}"), lines
