@@ -74,7 +74,7 @@ def actual_energy_J(rec: dict, device: str = "edge") -> float | None:
     src = (cfg.get("profiles") or {}).get("source")
     ps = _profiles(tuple(src) if isinstance(src, list) else src, rec["dnn"], rec.get("granularity", "major"))
     label = _label(cfg, device)
-    f = (fr.get("frequency") or {}).get(device)
+    f = (fr.get("frequency_label") or fr.get("frequency") or {}).get(device)
     real = [a for a in rec["assignment"] if a["layer"] not in PSEUDO]
     total, start = 0.0, None
     for k, a in enumerate(real + [{"device": None}]):
@@ -116,7 +116,7 @@ def rows_from(records: list[dict], kind: str, constraint_of) -> list[dict]:
         fr = rec.get("freddi") or {}
         sec = rec.get("dime") or rec.get("jointdnn") or {}
         e_est = fr["energy_J"]["edge"]["total"]
-        t_est = rec["latency_s"]["total"]
+        t_est = rec["latency_s"].get("estimated", rec["latency_s"]["total"])
         t_act = (sec.get("actual_latency_s") or {}).get("total", t_est)
         e_act = actual_energy_J(rec)
         row.update({

@@ -230,15 +230,18 @@ class BundleBlockData(ContributionData):
             "profiles_per_device_eq_7_6": profile_count_eq_7_6(L, self.mbs),
             "profiles_total": profile_count(L, self.mbs) * p.n_devices,
             "bundles": [
-                {"first": p.layers[i], "last": p.layers[j], "device": d, "frequency": bl.freqs[p.devices.index(d)][f],
-                 "i": bl.real_layers.index(i) + 1, "j": bl.real_layers.index(j) + 1}
+                {"first": p.layers[i], "last": p.layers[j], "device": d,
+                 "frequency": frequency_value(bl.freqs[p.devices.index(d)][f]),
+                 "frequency_label": bl.freqs[p.devices.index(d)][f], "i": bl.real_layers.index(i) + 1, "j": bl.real_layers.index(j) + 1}
                 for (i, j, d, f) in sorted(self.chosen_bundles(), key=lambda t: t[0])
             ],
             "estimated_latency_s": float(pyo.value(ctx.terms.total("latency."))),
         }
         freq = self.frequency_choice()
         findex = [freq.get(d, 0) for d in p.devices]
-        out["frequency"] = {d: bl.freqs[k][findex[k]] for k, d in enumerate(p.devices) if d in freq}
+        # Hz as a number (the profile label, e.g. "governor", where it is not one)
+        out["frequency"] = {d: frequency_value(bl.freqs[k][findex[k]]) for k, d in enumerate(p.devices) if d in freq}
+        out["frequency_label"] = {d: bl.freqs[k][findex[k]] for k, d in enumerate(p.devices) if d in freq}
         if bl.complete:
             out["actual_latency_s"] = actual_latency_s(p, ctx.base.assignment(), findex)
         return out
@@ -247,6 +250,15 @@ class BundleBlockData(ContributionData):
         """(i, j, device, frequency index) of every bundle in the loaded solution."""
         return [k for k in self.BUNDLE_F if pyo.value(self.y[k]) > 0.5]
 
+
+
+def frequency_value(label):
+    """A profile's frequency label as a number of Hz; the label itself when it is not a
+    number (``governor``, ``nominal``)."""
+    try:
+        return float(label)
+    except (TypeError, ValueError):
+        return label
 
 @formulations.register(
     "dime",

@@ -148,8 +148,11 @@ class FreddiBlockData(ContributionData):
         p, bl = ctx.params, ctx.params.bundles
         bundles = ctx.shared["bundles"]
         freq = bundles.frequency_choice()
+        from layerplan.formulations.dime import frequency_value
+
         return {
-            "frequency": {d: bl.freqs[p.devices.index(d)][f] for d, f in freq.items()},
+            "frequency": {d: frequency_value(bl.freqs[p.devices.index(d)][f]) for d, f in freq.items()},  # Hz
+            "frequency_label": {d: bl.freqs[p.devices.index(d)][f] for d, f in freq.items()},
             "energy_J": {d: {"compute": float(pyo.value(self.compute_energy_J[d])),
                              "communication": float(pyo.value(self.communication_energy_J[d])),
                              "total": float(pyo.value(self.compute_energy_J[d] + self.communication_energy_J[d]))}

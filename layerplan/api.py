@@ -212,6 +212,48 @@ def load_plugins(modules) -> None:
                                  source="config", field="plugins") from None
 
 
+# objectives (and constraints) that count energy, hence the communication energy of Eq. (8.4)
+ENERGY_OBJECTIVES = ("energy", "latency_cons", "privacy", "energy_cons", "energy_single", "carbon",
+                     "carbon_per_inference")
+
+
+def radio_check(cfg, scenario, formulation: dict, objective: dict) -> str | None:
+    """An energy objective on a network without a radio power model would count the
+    communication energy (Eq. (8.4)) as 0 J: refuse, unless ``network.radio=none`` states it.
+    Returns the note the result carries in that case."""
+    from layerplan.errors import ConfigError
+
+    counts_energy = objective.get("name") in ENERGY_OBJECTIVES or "energy_cap" in (to_dict(cfg.get("constraints")) or {})
+    if "freddi" not in formulation or not counts_energy:
+        return None
+    net = to_dict(cfg.get("network"))
+    spec = (formulation.get("freddi") or {}).get("energy_devices", "edge")
+    if spec in (None, "edge"):
+        devices = [d for d in scenario.devices if d.device_class == "edge"]
+    elif spec == "all":
+        devices = list(scenario.devices)
+    else:
+        devices = [d for d in scenario.devices if d.name in set(spec)]
+    radio = scenario.network.radio
+    lacking = [d.name for d in devices if (d.radio or (radio if d.device_class == "edge" else None)) is None]
+    if not lacking:
+        return None
+    if isinstance(net.get("radio"), str) and net["radio"].lower() == "none":
+        return (f"network.radio=none: no radio power model, the communication energy of {', '.join(lacking)} "
+                f"is counted as 0 J")
+    raise ConfigError(
+        f"objective {objective.get('name')!r} counts energy, but no radio power model covers {', '.join(lacking)} "
+        f"(communication energy would be 0 J): choose network=wifi|4g|3g, or state network.radio=none",
+        source="config", field="network.radio")
+
+
+def quiet_solver_logs(tee: bool) -> None:
+    """Gurobi logs through Python logging (which Hydra prints): quiet unless solver.tee=true."""
+    import logging
+
+    logging.getLogger("gurobipy").setLevel(logging.INFO if tee else logging.WARNING)
+
+
 def solve_config(config) -> dict[str, Any]:
     """Solve the problem a composed layerplan config describes; return the result record.
 
@@ -225,6 +267,7 @@ def solve_config(config) -> dict[str, Any]:
     cfg = _as_config(config)
     check_missing(cfg)
     check_keys(cfg)
+    quiet_solver_logs(bool(to_dict(cfg.get("solver")).get("tee", False)))
     plain = to_dict(cfg)
     load_plugins(plain.get("plugins"))
     scenario = scenario_from_cfg(cfg)
@@ -234,6 +277,7 @@ def solve_config(config) -> dict[str, Any]:
     if baseline.get("name"):
         return baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline)
     formulation, carbon_info = carbon_from_cfg(cfg, scenario, formulation_from_cfg(cfg))
+    radio_note = radio_check(cfg, scenario, formulation, obj)
     result = solve_scenario(
         scenario,
         formulation=formulation,
@@ -247,4 +291,6 @@ def solve_config(config) -> dict[str, Any]:
     )
     if carbon_info:
         result["carbon_grids"] = carbon_info
+    if radio_note:
+        result["radio_note"] = radio_note
     return result

@@ -640,7 +640,7 @@ def load_radios(path: str | os.PathLike = "network/radio_power.yaml") -> dict[st
 
 
 def radio_model(name: str | None, source: str, field_name: str) -> RadioModel | None:
-    if name is None or name == "":
+    if name is None or name == "" or (isinstance(name, str) and name.lower() == "none"):  # none: no radio model
         return None
     if not isinstance(name, str):
         raise DataError(f"must be a radio name (wifi, 4g, 3g) or null, got {_short(name)}", source=source,

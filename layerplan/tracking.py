@@ -78,6 +78,9 @@ def metrics_of(result: Mapping[str, Any]) -> dict[str, float]:
         if isinstance(result.get(k), (int, float)):
             out[k] = float(result[k])
     out["transitions"] = float(len(result.get("transitions") or []))
+    from layerplan.figures import unit_metrics  # objective_<unit>, energy_J.*, frequency_Hz.*, carbon_mgCO2.*
+
+    out.update(unit_metrics(result))
     cadi = result.get("cadi") or {}  # CADI (Ch. 9): I, EF, CF over U, per device too
     for k, v in cadi.items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
