@@ -187,6 +187,11 @@ def main() -> None:
 def _run_hydra_one_line() -> None:
     import hydra._internal.utils as hydra_utils
 
+    from layerplan.help import maybe_print_help
+
+    if maybe_print_help(sys.argv[1:]):
+        return
+
     original = hydra_utils.run_and_report
     hydra_utils.run_and_report = _one_line_errors(original)
     try:

@@ -156,3 +156,49 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"layerplan: error: {blocker}"), lines
+
+
+PLUGIN = '''
+from pyomo.common.config import ConfigDict, ConfigValue, PositiveInt
+from pyomo.core.base.block import declare_custom_block
+
+from layerplan.contribution import ContributionData
+from layerplan.registry import constraints
+
+
+@constraints.register("help_probe_cap", doc="a plugin constraint the help must list")
+@declare_custom_block(name="HelpProbeCap")
+class HelpProbeCapData(ContributionData):
+    CONFIG = ConfigDict()
+    CONFIG.declare("limit", ConfigValue(default=4, domain=PositiveInt, description="probe limit"))
+
+    def build(self, ctx):
+        pass
+'''
+
+
+def test_help_lists_every_component_from_the_registries_and_plugins(tmp_path):
+    (tmp_path / "probe_plugin.py").write_text(PLUGIN)
+    proc = _cli(tmp_path, "--help", "plugins=[probe_plugin]")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    from layerplan.registry import constraints, formulations, objectives
+
+    for reg in (formulations, constraints, objectives):
+        for e in reg.entries():
+            assert f"  {e.name} " in out and e.doc in out
+    for heading in ("FORMULATIONS", "CONSTRAINTS", "OBJECTIVES", "BASELINES", "EXPERIMENTS", "METHODS"):
+        assert heading in out
+    assert "help_probe_cap" in out and "limit=4  (probe limit)" in out
+    assert "mbs=None  (maximum bundle size MBS (default L))" in out
+    for name in ("exhaustive", "single_device", "table8_2", "fig6_2"):
+        assert f"  {name} " in out
+
+
+def test_layerplan_console_script_has_the_same_help():
+    from layerplan.help import help_text
+
+    text = help_text([])
+    proc = subprocess.run([sys.executable, "-m", "layerplan.cli", "--help"], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == text.strip()
