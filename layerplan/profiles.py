@@ -302,7 +302,7 @@ def bundle_latency(params, profiles: ProfileSet, device_map: Mapping[str, str] |
         if label not in profiles.devices():
             raise DataError(
                 f"no profiles for device {d!r} (label {label!r}; {profiles.dnn}, {profiles.granularity}; "
-                f"have: {', '.join(profiles.devices())}); map it with profiles.map.{d}=<label>",
+                f"have: {', '.join(profiles.devices())}); map it with ++profiles.map.{d}=<label>",
                 source="profiles", field=f"map.{d}",
             )
         labels.append(label)
