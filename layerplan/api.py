@@ -212,6 +212,29 @@ def load_plugins(modules) -> None:
                                  source="config", field="plugins") from None
 
 
+def _bundle_frequency_default(cfg, scenario, profiles, profile_map) -> list[str]:
+    """DIME/JointDNN without FreDDI run each device at one profiled frequency. When the
+    profiles are the ones a bundle formulation chose by default (conf/auto/bundle_data.yaml,
+    DVFS sets with several frequencies per device) and the user fixed none, each such device
+    runs at its highest frequency (as JointDNN-fast, Sec. 8.4); returns the notes to print."""
+    form = formulation_from_cfg(cfg)
+    auto = to_dict(cfg.get("auto_defaults"))
+    if profiles is None or "freddi" in form or not ({"dime", "jointdnn"} & set(form)) or not auto:
+        return []
+    if not any("profiles=" in str(item) for items in auto.values() for item in (items or [])):
+        return []
+    freq = profile_map.setdefault("frequency", {}) if profile_map is not None else {}
+    notes = []
+    specs = {d.name: d.spec for d in scenario.devices if d.spec}
+    for d in scenario.devices:
+        label = (profile_map.get("map") or {}).get(d.name) or specs.get(d.name) or d.name
+        if d.name in freq or label not in profiles.devices() or len(profiles.frequencies(label)) < 2:
+            continue
+        freq[d.name] = "max"
+        notes.append(f"profiles.frequency.{d.name}=max")
+    return notes
+
+
 # objectives (and constraints) that count energy, hence the communication energy of Eq. (8.4)
 ENERGY_OBJECTIVES = ("energy", "latency_cons", "privacy", "energy_cons", "energy_single", "carbon",
                      "carbon_per_inference")
@@ -272,6 +295,7 @@ def solve_config(config) -> dict[str, Any]:
     load_plugins(plain.get("plugins"))
     scenario = scenario_from_cfg(cfg)
     profiles, profile_map = profiles_from_cfg(cfg, scenario)
+    notes = _bundle_frequency_default(cfg, scenario, profiles, profile_map)
     obj = to_dict(cfg.get("objective")) or {"name": "latency"}
     baseline = to_dict(cfg.get("baseline"))
     if baseline.get("name"):
@@ -293,4 +317,6 @@ def solve_config(config) -> dict[str, Any]:
         result["carbon_grids"] = carbon_info
     if radio_note:
         result["radio_note"] = radio_note
+    if notes:
+        result["defaults_chosen"] = notes
     return result

@@ -65,8 +65,9 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False, notes: list[str] |
     except LayerplanError as exc:
         error = exc
         result = {"status": "error", "error": exc.one_line(), "error_type": type(exc).__name__}
+    notes = list(notes or []) + list(result.get("defaults_chosen") or [])  # + those solve_config chose
     if notes:
-        result["defaults_chosen"] = list(notes)
+        result["defaults_chosen"] = notes
     result["experiment"] = config.get("experiment_name")
     result["output_dir"] = str(output_dir)
     result_path = output_dir / "result.json"

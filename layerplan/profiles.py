@@ -297,14 +297,20 @@ def bundle_latency(params, profiles: ProfileSet, device_map: Mapping[str, str] |
     if real != list(range(real[0], real[0] + L)):
         raise DataError("real layers must be consecutive in the chain", source="scenario", field="layers")
     labels, freqs = [], []
+    unmapped = [(d, (device_map or {}).get(d) or (default_labels or {}).get(d) or d) for d in params.devices]
+    unmapped = [(d, label) for d, label in unmapped if label not in profiles.devices()]
+    if unmapped:  # every device without profiles in one line, with hints that work when pasted
+        have = profiles.devices()
+        raise DataError(
+            f"no profiles for device{'s' if len(unmapped) > 1 else ''} "
+            + ", ".join(f"{d!r} (label {label!r})" for d, label in unmapped)
+            + f" ({profiles.dnn}, {profiles.granularity}; have: {', '.join(have)}); map "
+            + ("it" if len(unmapped) == 1 else "them") + " with "
+            + " ".join(f"++profiles.map.{d}=<label>" for d, _ in unmapped),
+            source="profiles", field="map." + ",".join(d for d, _ in unmapped),
+        )
     for d in params.devices:
         label = (device_map or {}).get(d) or (default_labels or {}).get(d) or d
-        if label not in profiles.devices():
-            raise DataError(
-                f"no profiles for device {d!r} (label {label!r}; {profiles.dnn}, {profiles.granularity}; "
-                f"have: {', '.join(profiles.devices())}); map it with ++profiles.map.{d}=<label>",
-                source="profiles", field=f"map.{d}",
-            )
         labels.append(label)
         freqs.append(_choose_frequencies(profiles.frequencies(label), (frequency or {}).get(d, "all"), d, label))
     # One pass over the profile rows (not over all L^2 bundles x D x F): a profile set that

@@ -202,3 +202,30 @@ def test_layerplan_console_script_has_the_same_help():
     proc = subprocess.run([sys.executable, "-m", "layerplan.cli", "--help"], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == text.strip()
+
+
+@pytest.mark.parametrize("mixins", ["[dime]", "[jointdnn]", "[freddi,dime]"])
+def test_bundle_formulations_alone_run_on_their_default_data(mixins):
+    """Selecting a bundle formulation selects its data; without FreDDI each multi-frequency
+    device of the default DVFS profiles runs at its highest frequency, and the record says so."""
+    from layerplan.api import solve_config
+
+    res = solve_config(_cfg(f"+formulation={mixins}", "tracking=none"))
+    assert res["status"] == "optimal" and res["devices"] == ["edge", "cloud"]
+    if "freddi" in mixins:
+        assert "defaults_chosen" not in res  # FreDDI chooses the frequency itself
+    else:
+        assert res["defaults_chosen"] == ["profiles.frequency.edge=max"]
+        sec = res["dime"] if "dime" in mixins else res["jointdnn"]
+        assert sec["frequency"]["edge"] == 921.6e6
+
+
+def test_every_device_without_profiles_in_one_line(tmp_path):
+    proc = _cli(tmp_path, "+formulation=[dime]", "devices=c3", "tracking=none")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "no profiles for devices 'A' (label 'rpi3b'), 'C' (label 'gtx1080ti')" in line
+    assert line.endswith("map them with ++profiles.map.A=<label> ++profiles.map.C=<label>")
+    ok = _cli(tmp_path, "+formulation=[dime,freddi]", "devices=c3", "tracking=none", "++profiles.map.A=lepotato",
+              "++profiles.map.C=rtx2080ti")  # the hints work when pasted
+    assert ok.returncode == 0, ok.stderr
