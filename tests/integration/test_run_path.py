@@ -229,3 +229,9 @@ def test_every_device_without_profiles_in_one_line(tmp_path):
     ok = _cli(tmp_path, "+formulation=[dime,freddi]", "devices=c3", "tracking=none", "++profiles.map.A=lepotato",
               "++profiles.map.C=rtx2080ti")  # the hints work when pasted
     assert ok.returncode == 0, ok.stderr
+
+
+def test_unknown_solver_is_one_line_exit_3(tmp_path):
+    proc = _cli(tmp_path, "tracking=none", "solver.name=cplex")
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines() == ["layerplan: error: solver: name: unknown solver 'cplex' (known: highs, gurobi)"]
