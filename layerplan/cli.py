@@ -51,6 +51,7 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False, notes: list[str] |
     ``notes``: defaults the config chose for the user (printed before the plan, recorded)."""
     from layerplan.results import format_plan, to_jsonable
 
+    output_dir = Path(output_dir).absolute()  # printed and recorded: usable from any folder
     output_dir.mkdir(parents=True, exist_ok=True)
     config = to_dict(cfg) if cfg is not None else {}
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
@@ -164,6 +165,10 @@ def _one_line_errors(run_and_report):
 
 
 def main() -> None:
+    from layerplan.help import maybe_print_help
+
+    if maybe_print_help(sys.argv[1:]):
+        return
     from layerplan.launch import main as launch
 
     try:
@@ -187,11 +192,6 @@ def main() -> None:
 
 def _run_hydra_one_line() -> None:
     import hydra._internal.utils as hydra_utils
-
-    from layerplan.help import maybe_print_help
-
-    if maybe_print_help(sys.argv[1:]):
-        return
 
     original = hydra_utils.run_and_report
     hydra_utils.run_and_report = _one_line_errors(original)

@@ -220,12 +220,20 @@ def main(argv: list[str] | None = None) -> int | None:
     from layerplan.cli import run_job
 
     out = unique_dir(resolved_dir(cfg, "hydra.run.dir").absolute())
-    run_job(job_config(cfg), out, multirun=False)
+    from layerplan.config_check import chosen_defaults  # the defaults a formulation chose, printed
+
+    notes = chosen_defaults(cfg, task, dict(cfg.hydra.runtime.choices))
+    run_job(job_config(cfg), out, multirun=False, notes=notes)
     return 0
 
 
 def config_error_line(exc: BaseException) -> str:
     """One line from a Hydra/OmegaConf composition error."""
+    from layerplan.config_check import hydra_error_line  # unknown option/key with the valid ones listed
+
+    line, _ = hydra_error_line(exc)
+    if line:
+        return line[len("config: "):] if line.startswith("config: ") else line
     text = " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip())
     text = text.split(" Config search path:")[0]
     return text[:600] or type(exc).__name__

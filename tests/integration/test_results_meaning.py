@@ -163,6 +163,11 @@ def test_mlflow_metrics_carry_units(tmp_path):
     assert proc.returncode == 0, proc.stderr
     import mlflow
 
+    from layerplan.tracking import wait_for_record
+
+    out_dir = Path([ln for ln in proc.stdout.splitlines() if ln.startswith("result: ")][-1].split("result: ")[1]).parent
+    if not (out_dir / "tracking.json").is_file() and (out_dir / "tracking_pending.json").is_file():
+        wait_for_record(out_dir, timeout_s=120)  # the record is written in the background
     client = mlflow.MlflowClient(tracking_uri=uri)
     run = client.search_runs([client.get_experiment_by_name("layerplan").experiment_id])[0]
     m = run.data.metrics
