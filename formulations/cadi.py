@@ -301,9 +301,13 @@ class CadiBlockData(ContributionData):
     # -- interface for objectives and constraints ---------------------------------------
     def require_carbon(self, by: str) -> None:
         if not self.has_carbon:
-            d = self.missing_carbon[0]
-            raise ConfigError(f"{by} needs the carbon intensity of device {d!r}: set carbon.devices.{d}=<grid> "
-                              f"(or formulation.cadi.carbon_intensity_mg_per_J.{d})",
+            miss = list(self.missing_carbon)  # every device at once, hints that work when pasted
+            d = miss[0]
+            raise ConfigError(f"{by} needs the carbon intensity of device{'s' if len(miss) > 1 else ''} "
+                              f"{', '.join(repr(m) for m in miss)}: set "
+                              + " ".join(f"++carbon.devices.{m}=<grid>" for m in miss)
+                              + " (grids: carbon.grids, e.g. CAISO, LADWP, MISO; or "
+                              f"++formulation.cadi.carbon_intensity_mg_per_J.{d}=<mgCO2/J>)",
                               field=f"formulation.cadi.carbon_intensity_mg_per_J.{d}")
 
     def footprint_ratio(self):

@@ -65,7 +65,7 @@ def compose(
     for entry, _ in sorted(mixins, key=lambda eo: (eo[0].phase, eo[0].name)):
         for req in entry.requires:
             if req not in names:
-                raise ConfigError(f"{entry.name!r} requires {_providers(req)}; add it to +formulation=[...]", field="formulation")
+                raise ConfigError(f"{entry.name!r} requires {_providers(req)}; {_hint(chosen, req)}", field="formulation")
         for con in entry.conflicts:
             if con in names:
                 raise ConfigError(f"formulations {entry.name!r} and {con!r} cannot be combined", field="formulation")
@@ -90,9 +90,37 @@ def compose(
     for entry, _ in cons + [obj]:
         for req in entry.requires:
             if req not in names:
-                raise ConfigError(f"{entry.kind} {entry.name!r} requires {_providers(req)}; add it to +formulation=[...]",
+                raise ConfigError(f"{entry.kind} {entry.name!r} requires {_providers(req)}; {_hint(chosen, req)}",
                                   field=entry.kind)
     return Composition(entries, cons, obj)
+
+
+def _hint(chosen, req: str) -> str:
+    """A pasteable ``+formulation=[...]``: the mixins chosen plus ``req`` (or the first formulation
+    that provides it) and, recursively, what that one requires."""
+    names = [n for n in chosen if n != "base"]
+    provided = set(names) | {c for n in names for c in registry.formulations.get(n).meta.get("provides", ())}
+    todo = [req]
+    while todo:
+        r = todo.pop(0)
+        if r in provided:
+            continue
+        prov = [e.name for e in registry.formulations.entries() if r in e.meta.get("provides", ())]
+        name = r if r in registry.formulations.names() else (prov[0] if prov else r)
+        names.append(name)
+        provided |= {name, *registry.formulations.get(name).meta.get("provides", ())} if name in registry.formulations.names() else {name}
+        if name in registry.formulations.names():
+            todo = list(registry.formulations.get(name).requires) + todo
+    added = [registry.formulations.get(n) for n in names[len([m for m in chosen if m != "base"]):]
+             if n in registry.formulations.names()]
+    slots = {s for e in added for s in e.replaces}
+    conflicts = {c for e in added for c in e.conflicts}
+    names = [n for n in names if n in {e.name for e in added} or not (
+        n in registry.formulations.names()
+        and (set(registry.formulations.get(n).replaces) & slots or n in conflicts))]  # e.g. preload vs dime
+    order = {e.name: (e.phase, e.name) for e in registry.formulations.entries()}
+    names.sort(key=lambda n: order.get(n, (999, n)))
+    return f"add it: +formulation=[{','.join(names)}]"
 
 
 def _providers(req: str) -> str:

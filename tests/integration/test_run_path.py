@@ -235,3 +235,13 @@ def test_unknown_solver_is_one_line_exit_3(tmp_path):
     proc = _cli(tmp_path, "tracking=none", "solver.name=cplex")
     assert proc.returncode == 3
     assert proc.stderr.strip().splitlines() == ["layerplan: error: solver: name: unknown solver 'cplex' (known: highs, gurobi)"]
+
+
+def test_missing_formulation_hint_works_when_pasted(tmp_path):
+    proc = _cli(tmp_path, "objective=latency_cons", "tracking=none")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.endswith("add it: +formulation=[dime,freddi]")  # not preload, which dime replaces
+    hint = line.rsplit("add it: ", 1)[1]
+    ok = _cli(tmp_path, "objective=latency_cons", "tracking=none", hint)
+    assert ok.returncode == 0, ok.stderr
