@@ -141,6 +141,15 @@ def group_keys() -> dict[str, set[str]]:
                 for group in CHECKED_GROUPS:
                     if isinstance(doc.get(group), dict):
                         schema[group].update(doc[group])
+    # top level: the primary config's keys, every config group, and what the global-package
+    # configs (methods, experiments, auto defaults) add
+    root_keys = {"hydra", "formulation", "constraints", "objective", "experiment", "method"}
+    root_keys |= {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("__")}
+    for f in [root / "config.yaml", *[f for sub in ("method", "experiment", "auto") for f in sorted((root / sub).glob("*.yaml"))]]:
+        doc = _load_yaml(f)
+        if isinstance(doc, dict):
+            root_keys.update(k for k in doc if k != "defaults")
+    schema[""] = root_keys
     _SCHEMA = schema
     return schema
 
@@ -164,6 +173,10 @@ def unknown_keys(cfg) -> list[tuple[str, list[str]]]:
     """(full key, allowed keys) for every key a checked group does not declare."""
     schema = group_keys()
     out = []
+    if hasattr(cfg, "keys"):
+        for k in cfg.keys():
+            if str(k) not in schema[""]:
+                out.append((str(k), sorted(k2 for k2 in schema[""] if k2 != "hydra")))
     for group in CHECKED_GROUPS:
         sec = cfg.get(group) if hasattr(cfg, "get") else None
         if not hasattr(sec, "keys"):
@@ -192,6 +205,9 @@ def check_keys(cfg) -> None:
         return
     parts = []
     for key, allowed in bad:
+        if "." not in key:  # top level: a close match, not the whole list
+            parts.append(f"{_close(key, allowed) or 'not a layerplan setting; '}see python run.py --help".rstrip())
+            continue
         group, leaf = key.split(".", 1)
         parts.append(f"{_close(leaf, allowed)}keys of {group}: {', '.join(allowed)}")
     keys = ", ".join(k for k, _ in bad)

@@ -132,6 +132,7 @@ def test_four_runs_started_at_once_leave_four_folders(tmp_path):
         ("+dnn.granularty=major", "layerplan: error: config: dnn.granularty: unknown key (did you mean 'granularity'? "),
         ("solver.time_limt_s=5", "layerplan: error: config: solver.time_limt_s: unknown key (did you mean 'time_limit_s'? "),
         ("devices=[", "layerplan: error: config: cannot parse the command-line override"),
+        ("+plugin=[x]", "layerplan: error: config: plugin: unknown key (did you mean 'plugins'? "),
     ],
 )
 def test_config_errors_are_one_line_exit_2(tmp_path, override, expected):
