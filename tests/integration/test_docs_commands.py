@@ -124,8 +124,6 @@ def prepare(cmd: str, work: Path) -> list[str]:
             if not any(a.startswith("hydra.sweep.dir=") for a in argv):
                 name = next(a.split("=", 1)[1] for a in argv if a.startswith("experiment="))
                 extra.append(f"hydra.sweep.dir={work / 'multirun' / name / 'sweep'}")
-            if not any(a.startswith("hydra/launcher=") for a in argv):
-                extra.append("hydra/launcher=basic")  # one process: the test machine has few cores
         argv[2:2] = extra
     if "layerplan.experiments.reproduce" in cmd and "tracking" not in cmd:
         argv += (["--"] if "--" not in argv else []) + ["tracking=none"]
