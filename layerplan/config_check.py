@@ -249,13 +249,18 @@ def hydra_error_line(ex: BaseException) -> tuple[str, int]:
     m = re.search(r"Could not append to config\. An item is already at '([^']+)'", msg)
     if m:
         return f"config: {m.group(1)}: already set; drop the leading + ({m.group(1)}=...)", 2
-    if type(ex).__name__ == "OverrideParseException" or "override_grammar" in msg:
+    parse_words = ("no viable alternative", "mismatched input", "extraneous input", "token recognition error",
+                   "missing ")
+    from_antlr = type(ex.__cause__).__module__.startswith("antlr4") if ex.__cause__ is not None else False
+    if type(ex).__name__ == "OverrideParseException" or "override_grammar" in msg or from_antlr \
+            or (type(ex).__module__.startswith("hydra") and first.startswith(parse_words)):
         return f"config: cannot parse the command-line override ({first})", 2
     if isinstance(ex, PermissionError) or (isinstance(ex, OSError) and getattr(ex, "filename", None)):
         where = getattr(ex, "filename", None) or "output"
         return f"{where}: {getattr(ex, 'strerror', None) or first} (choose a writable folder, e.g. hydra.run.dir=...)", 2
     if type(ex).__module__.startswith(("hydra", "omegaconf")):
         cause = ex.__cause__
-        extra = f" ({str(cause).strip().splitlines()[0]})" if cause is not None and str(cause).strip() else ""
+        ctext = str(cause).strip() if cause is not None else ""
+        extra = f" ({ctext.splitlines()[0]})" if ctext and ctext != "None" else ""
         return f"config: {first}{extra}", 2
     return "", 0

@@ -124,7 +124,7 @@ def test_four_runs_started_at_once_leave_four_folders(tmp_path):
 @pytest.mark.parametrize(
     "override,expected",
     [
-        ("devices=c4", "layerplan: error: config: devices: unknown option 'c4' (options: c0, c1, c2, c3, edge_cloud, "),
+        ("devices=c4", "layerplan: error: config: devices: unknown option 'c4' (options: c0, c1, c2, c3, "),
         ("objective=energi", "layerplan: error: config: objective: unknown option 'energi' (did you mean 'energy'? "),
         ("+formulation=[dimee]", "layerplan: error: config: formulation: unknown option 'dimee' (did you mean 'dime'? "),
         ("+solver.time_limt_s=5", "layerplan: error: config: solver.time_limt_s: unknown key (did you mean 'time_limit_s'? "),
