@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 CARBON_DIR = Path(os.environ.get("LAYERPLAN_CARBON_DIR", ROOT.parent / "shared" / "data" / "carbon"))
+DYNASPLIT_DIR = Path(os.environ.get("LAYERPLAN_DYNASPLIT_DIR", ROOT.parent / "shared" / "data" / "dynasplit"))
 
 
 def extract_commands(path: Path) -> list[str]:
@@ -59,9 +60,11 @@ RULES = [
     (r"hydra/launcher=slurm", "skip", "submits to a Slurm cluster"),
     (r"2024_hourly", "carbon2024", "needs the 2024 CAISO trace in the carbon data folder"),
     (r"carbon=traces_2022|shared/data/carbon", "carbon", "needs the carbon traces (../shared/data/carbon or LAYERPLAN_CARBON_DIR)"),
+    (r"dynasplit", "dynasplit", "needs the DynaSplit data (../shared/data/dynasplit or LAYERPLAN_DYNASPLIT_DIR)"),
     (r"experiment=|experiments\.(reproduce|report|mlflow_report|pareto)", "slow", ""),
     # CADI variants: the shortest +method=cadi run stays in the fast tier, the rest are slow
     (r"\+method=cadi \S", "slow", ""),
+    (r"objective=throughput objective\.", "slow", ""),  # variants of the throughput front: the plain one stays fast
 ]
 
 
@@ -87,11 +90,13 @@ def _cases():
                 marks.append(pytest.mark.skip(reason=reason))
             elif action == "ray" and (not _has("ray") or "address=auto" in cmd):
                 marks.append(pytest.mark.skip(reason=reason))
+            elif action == "dynasplit" and not DYNASPLIT_DIR.is_dir():
+                marks.append(pytest.mark.skip(reason=reason))
             elif action in ("carbon", "carbon2024") and not CARBON_DIR.is_dir():
                 marks.append(pytest.mark.skip(reason=reason))
             elif action == "carbon2024" and not (CARBON_DIR / "electricitymaps_US-CAL-CISO_2024_hourly.csv").is_file():
                 marks.append(pytest.mark.skip(reason=reason))
-            if action in ("slow", "torch", "ray"):
+            if action in ("slow", "torch", "ray") or re.search(RULES[-2][0], cmd):  # sweeps are slow whatever they need
                 marks.append(pytest.mark.slow)
             param = pytest.param(doc.name, cmd, id=f"{doc.name}:{cmd[:90]}", marks=marks)
             (slow if pytest.mark.slow in marks else fast).append(param)
@@ -141,7 +146,8 @@ RECORDED: set[str] = set()  # experiments recorded in the scratch MLflow store b
 @pytest.mark.parametrize("doc,cmd", _cases())
 def test_documented_command_runs(doc, cmd, work):
     argv = prepare(cmd, work)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "LAYERPLAN_CARBON_DIR": str(CARBON_DIR)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LAYERPLAN_CARBON_DIR": str(CARBON_DIR),
+           "LAYERPLAN_DYNASPLIT_DIR": str(DYNASPLIT_DIR)}
     m = re.search(r"experiments\.mlflow_report (\w+)", cmd)
     if m and m.group(1) not in RECORDED:  # the page assumes the experiment was run with tracking on
         name = m.group(1)
