@@ -109,7 +109,6 @@ def test_a_solve_without_a_proven_gap_is_not_optimal():
     m.o = pyo.Objective(expr=m.x)
     r = solve(m, {"name": "highs", "mip_rel_gap": 1e-9}, opt=FakeOpt())
     assert r.status == "feasible" and r.gap == pytest.approx(1.0)
-    from layerplan.results import format_plan  # noqa: F401  (the console names the gap: see format_plan)
 
 
 @pytest.mark.slow
