@@ -120,35 +120,46 @@ def _load_yaml(path):
 _SCHEMA: dict[str, set[str]] | None = None
 
 
+def _package(path, group: str) -> str:
+    """The package a config file merges into: its ``# @package`` header, else its group."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            s = line.strip()
+            if s.startswith("# @package"):
+                return s.split(None, 2)[2].strip() if len(s.split(None, 2)) > 2 else group
+            if s and not s.startswith("#"):
+                break
+    return group
+
+
 def group_keys() -> dict[str, set[str]]:
-    """Allowed top-level keys of each checked group: the union over its shipped option files
-    (conf/<group>/*.yaml), plus keys that method, experiment and auto configs set in it,
-    plus the options the registered objectives declare (plugins included)."""
+    """Allowed keys: for each checked group the union over every shipped config file of the
+    keys it puts into that group (conf/<group>/*.yaml, and what ``@package _global_`` files
+    such as methods, experiments, auto defaults and some group options set in it); under
+    ``""`` the top-level keys (the primary config's, every config group, and what the
+    ``_global_`` files add). The registered objectives' own options are added when checked."""
     global _SCHEMA
     if _SCHEMA is not None:
         return _SCHEMA
     root = conf_dir()
     schema: dict[str, set[str]] = {g: set() for g in CHECKED_GROUPS}
-    for group in CHECKED_GROUPS:
-        for f in sorted((root / group).glob("*.yaml")):
-            doc = _load_yaml(f)
-            if isinstance(doc, dict):
-                schema[group].update(k for k in doc if k != "defaults")
-    for sub in ("method", "experiment", "auto"):
-        for f in sorted((root / sub).glob("*.yaml")):
-            doc = _load_yaml(f)
-            if isinstance(doc, dict):
-                for group in CHECKED_GROUPS:
-                    if isinstance(doc.get(group), dict):
-                        schema[group].update(doc[group])
-    # top level: the primary config's keys, every config group, and what the global-package
-    # configs (methods, experiments, auto defaults) add
     root_keys = {"hydra", "formulation", "constraints", "objective", "experiment", "method"}
     root_keys |= {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("__")}
-    for f in [root / "config.yaml", *[f for sub in ("method", "experiment", "auto") for f in sorted((root / sub).glob("*.yaml"))]]:
+    files = [(root / "config.yaml", "_global_")]
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("__", "hydra"))):
+        files += [(f, _package(f, d.name)) for f in sorted(d.glob("*.yaml"))]
+    for f, package in files:
         doc = _load_yaml(f)
-        if isinstance(doc, dict):
-            root_keys.update(k for k in doc if k != "defaults")
+        if not isinstance(doc, dict):
+            continue
+        keys = [k for k in doc if k != "defaults"]
+        if package == "_global_":
+            root_keys.update(keys)
+            for group in CHECKED_GROUPS:
+                if isinstance(doc.get(group), dict):
+                    schema[group].update(doc[group])
+        elif package in schema:
+            schema[package].update(keys)
     schema[""] = root_keys
     _SCHEMA = schema
     return schema
