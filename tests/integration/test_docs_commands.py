@@ -50,6 +50,8 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+SWEEP = r"experiment=|experiments\.(reproduce|report|mlflow_report|pareto)"  # sweeps and reports: slow
+
 # (pattern, action, reason): the first matching rule decides; no rule: run it, fast.
 RULES = [
     (r"pip install|-m venv|-m pytest", "skip", "installs layerplan / runs the whole suite: what CI itself does"),
@@ -61,7 +63,7 @@ RULES = [
     (r"2024_hourly", "carbon2024", "needs the 2024 CAISO trace in the carbon data folder"),
     (r"carbon=traces_2022|shared/data/carbon", "carbon", "needs the carbon traces (../shared/data/carbon or LAYERPLAN_CARBON_DIR)"),
     (r"dynasplit", "dynasplit", "needs the DynaSplit data (../shared/data/dynasplit or LAYERPLAN_DYNASPLIT_DIR)"),
-    (r"experiment=|experiments\.(reproduce|report|mlflow_report|pareto)", "slow", ""),
+    (SWEEP, "slow", ""),
     # CADI variants: the shortest +method=cadi run stays in the fast tier, the rest are slow
     (r"\+method=cadi \S", "slow", ""),
     (r"objective=throughput objective\.", "slow", ""),  # variants of the throughput front: the plain one stays fast
@@ -96,7 +98,7 @@ def _cases():
                 marks.append(pytest.mark.skip(reason=reason))
             elif action == "carbon2024" and not (CARBON_DIR / "electricitymaps_US-CAL-CISO_2024_hourly.csv").is_file():
                 marks.append(pytest.mark.skip(reason=reason))
-            if action in ("slow", "torch", "ray") or re.search(RULES[-2][0], cmd):  # sweeps are slow whatever they need
+            if action in ("slow", "torch", "ray") or re.search(SWEEP, cmd):  # sweeps are slow whatever they need
                 marks.append(pytest.mark.slow)
             param = pytest.param(doc.name, cmd, id=f"{doc.name}:{cmd[:90]}", marks=marks)
             (slow if pytest.mark.slow in marks else fast).append(param)
