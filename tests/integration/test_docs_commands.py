@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 CARBON_DIR = Path(os.environ.get("LAYERPLAN_CARBON_DIR", ROOT.parent / "shared" / "data" / "carbon"))
 DYNASPLIT_DIR = Path(os.environ.get("LAYERPLAN_DYNASPLIT_DIR", ROOT.parent / "shared" / "data" / "dynasplit"))
+DAG_DIR = Path(os.environ.get("LAYERPLAN_DAG_WORKLOADS_DIR", ROOT.parent / "shared" / "data" / "dag_workloads"))
 
 
 def extract_commands(path: Path) -> list[str]:
@@ -56,7 +57,12 @@ SWEEP = r"experiment=|experiments\.(reproduce|report|mlflow_report|pareto)"  # s
 RULES = [
     (r"pip install|-m venv|-m pytest", "skip", "installs layerplan / runs the whole suite: what CI itself does"),
     (r"--cuda|--power (rapl|nvml)|nvpmodel|cpufreq", "skip", "needs a GPU or power/frequency counters of real hardware"),
-    (r"-m layerplan\.(profiling|tools\.layer_tables)", "torch", "needs the torch extra (pip install 'layerplan[torch]')"),
+    (r"import_model mypkg", "skip", "mypkg.nets:build stands for the reader's own package"),
+    (r"import_model \S+\.onnx", "onnx", "needs the onnx extra (pip install 'layerplan[onnx]') and a model file"),
+    (r"import_model ultralytics:", "ultralytics", "needs torch and ultralytics"),
+    (r"-m layerplan\.(profiling|tools\.layer_tables|tools\.import_model)|my_tables/", "torch",
+     "needs the torch extra (pip install 'layerplan[torch]'), or the table its import writes"),
+    (r"dag_workloads", "dag", "needs the DAG workloads (../shared/data/dag_workloads or LAYERPLAN_DAG_WORKLOADS_DIR)"),
     (r"hydra/launcher=ray_local", "ray", "needs the ray extra (pip install 'layerplan[ray]') and, with address=auto, a cluster"),
     (r"hydra/launcher=slurm .*--cfg hydra", "fast", ""),  # a dry run: prints the launcher config
     (r"hydra/launcher=slurm", "skip", "submits to a Slurm cluster"),
@@ -92,13 +98,19 @@ def _cases():
                 marks.append(pytest.mark.skip(reason=reason))
             elif action == "ray" and (not _has("ray") or "address=auto" in cmd):
                 marks.append(pytest.mark.skip(reason=reason))
+            elif action == "onnx" and not _has("onnx"):
+                marks.append(pytest.mark.skip(reason=reason))
+            elif action == "ultralytics" and not (_has("torch") and _has("ultralytics")):
+                marks.append(pytest.mark.skip(reason=reason))
+            elif action == "dag" and not DAG_DIR.is_dir():
+                marks.append(pytest.mark.skip(reason=reason))
             elif action == "dynasplit" and not DYNASPLIT_DIR.is_dir():
                 marks.append(pytest.mark.skip(reason=reason))
             elif action in ("carbon", "carbon2024") and not CARBON_DIR.is_dir():
                 marks.append(pytest.mark.skip(reason=reason))
             elif action == "carbon2024" and not (CARBON_DIR / "electricitymaps_US-CAL-CISO_2024_hourly.csv").is_file():
                 marks.append(pytest.mark.skip(reason=reason))
-            if action in ("slow", "torch", "ray") or re.search(SWEEP, cmd):  # sweeps are slow whatever they need
+            if action in ("slow", "torch", "ray", "dag", "ultralytics") or re.search(SWEEP, cmd):  # sweeps are slow whatever they need
                 marks.append(pytest.mark.slow)
             param = pytest.param(doc.name, cmd, id=f"{doc.name}:{cmd[:90]}", marks=marks)
             (slow if pytest.mark.slow in marks else fast).append(param)
@@ -149,7 +161,7 @@ RECORDED: set[str] = set()  # experiments recorded in the scratch MLflow store b
 def test_documented_command_runs(doc, cmd, work):
     argv = prepare(cmd, work)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LAYERPLAN_CARBON_DIR": str(CARBON_DIR),
-           "LAYERPLAN_DYNASPLIT_DIR": str(DYNASPLIT_DIR)}
+           "LAYERPLAN_DYNASPLIT_DIR": str(DYNASPLIT_DIR), "LAYERPLAN_DAG_WORKLOADS_DIR": str(DAG_DIR)}
     m = re.search(r"experiments\.mlflow_report (\w+)", cmd)
     if m and m.group(1) not in RECORDED:  # the page assumes the experiment was run with tracking on
         name = m.group(1)
