@@ -85,7 +85,9 @@ def solve_scenario(
 
     fast = fast_solve(scenario, params, comp, solver)
     if fast is not None:
-        return fast
+        from layerplan.results import finalize_record
+
+        return finalize_record(fast)
     built = build_model(scenario, params, comp)
     sol = solve_built(built, solver)
     return collect(built, sol)

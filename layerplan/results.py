@@ -90,6 +90,35 @@ def collect(built: BuiltModel, sol: SolveResult) -> dict[str, Any]:
     }
 
 
+def finalize_record(record: dict[str, Any]) -> dict[str, Any]:
+    """What every record says, whichever backend produced it (Pyomo or the DP/direct fast
+    path): ``latency_s`` is the plan's actual latency where the bundle sections define one
+    (the ILP's estimate in ``latency_s.estimated``, breakdown ``latency_estimated_s``), and
+    frequencies are numbers of Hz (profile labels kept under ``frequency_label``)."""
+    from layerplan.formulations.dime import frequency_value
+
+    lat = record.get("latency_s")
+    if isinstance(lat, dict) and "estimated" not in lat:
+        for sec in ("dime", "jointdnn"):
+            rep = record.get(sec)
+            if isinstance(rep, dict) and isinstance(rep.get("actual_latency_s"), dict):
+                record["latency_estimated_s"] = dict(lat)
+                record["latency_s"] = {**rep["actual_latency_s"], "estimated": lat.get("total")}
+                break
+    for sec in ("dime", "jointdnn", "freddi"):
+        rep = record.get(sec)
+        if not isinstance(rep, dict):
+            continue
+        if isinstance(rep.get("frequency"), dict) and "frequency_label" not in rep:
+            rep["frequency_label"] = dict(rep["frequency"])
+            rep["frequency"] = {d: frequency_value(v) for d, v in rep["frequency"].items()}
+        for b in rep.get("bundles") or []:
+            if isinstance(b, dict) and "frequency" in b and "frequency_label" not in b:
+                b["frequency_label"] = b["frequency"]
+                b["frequency"] = frequency_value(b["frequency"])
+    return record
+
+
 def format_plan(result: dict[str, Any]) -> str:
     """Readable plan for the terminal, every figure with its unit."""
     from layerplan.figures import figure_lines, objective_unit
