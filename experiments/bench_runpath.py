@@ -65,12 +65,12 @@ def process_figures(reps: int) -> dict:
 
 def scenario_inputs(overrides: list[str]):
     """(scenario, profiles, profile map, profile frequencies) of a composed config."""
-    from layerplan import cli
+    from layerplan.api import profiles_from_cfg, scenario_from_cfg
     from layerplan.launch import compose
 
     cfg = compose(["tracking=none", *overrides])
-    sc = cli.scenario_from_cfg(cfg)
-    profiles, pm = cli.profiles_from_cfg(cfg, sc)
+    sc = scenario_from_cfg(cfg)
+    profiles, pm = profiles_from_cfg(cfg, sc)
     return sc, profiles, (pm or {}).get("map") or {}, (pm or {}).get("frequency") or {}
 
 

@@ -138,36 +138,9 @@ def solve_record(config: dict) -> dict:
 
 
 def _solve(config: dict) -> dict:
-    try:
-        from layerplan.api import solve_config
-    except ImportError:  # until the one path lands in layerplan.api
-        return _solve_via_cli(config)
+    from layerplan.api import solve_config  # the one path from a config to a result (CLI, API, sweeps)
+
     return solve_config(config)
-
-
-def _solve_via_cli(config: dict) -> dict:
-    from omegaconf import OmegaConf
-
-    from layerplan import cli
-    from layerplan.api import solve_scenario
-
-    cfg = OmegaConf.create(config)
-    cli.load_plugins(config.get("plugins"))
-    scenario = cli.scenario_from_cfg(cfg)
-    profiles, profile_map = cli.profiles_from_cfg(cfg, scenario)
-    obj = cli.to_dict(cfg.objective)
-    baseline = cli.to_dict(cfg.get("baseline"))
-    if baseline.get("name"):
-        return cli.baseline_from_cfg(cfg, scenario, profiles, profile_map, baseline)
-    formulation, carbon_info = cli.carbon_from_cfg(cfg, scenario, cli.formulation_from_cfg(cfg))
-    result = solve_scenario(
-        scenario, formulation=formulation, constraints=cli.to_dict(cfg.get("constraints")),
-        objective=obj if len(obj) > 1 else obj.get("name", "latency"), model=cli.to_dict(cfg.get("model")),
-        solver=cli.to_dict(cfg.solver), profiles=profiles, profile_map=(profile_map or {}).get("map") or {},
-        profile_frequency=(profile_map or {}).get("frequency") or {})
-    if carbon_info:
-        result["carbon_grids"] = carbon_info
-    return result
 
 
 def _solve_task(task: tuple[str, dict]) -> tuple[str, dict, float]:
