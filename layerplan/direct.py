@@ -108,7 +108,7 @@ class DirectModel:
         relaxation first and stop when it is integral; result ``method: lp``)."""
         import highspy
 
-        from layerplan.solve import HIGHS_DEFAULT_REL_GAP, gap_met, proven_gap
+        from layerplan.solve import DEFAULT_REL_GAP, gap_met, proven_gap
 
         cfg = dict(cfg or {})
         t0 = time.perf_counter()
@@ -117,7 +117,7 @@ class DirectModel:
         if cfg.get("threads") is not None:
             highspy.Highs.resetGlobalScheduler(True)
             h.setOptionValue("threads", int(cfg["threads"]))
-        rel = float(cfg["mip_rel_gap"]) if cfg.get("mip_rel_gap") is not None else HIGHS_DEFAULT_REL_GAP
+        rel = float(cfg["mip_rel_gap"]) if cfg.get("mip_rel_gap") is not None else DEFAULT_REL_GAP
         abs_gap = float(cfg["mip_abs_gap"]) if cfg.get("mip_abs_gap") is not None else 0.0
         h.setOptionValue("mip_rel_gap", rel)
         h.setOptionValue("mip_abs_gap", abs_gap / self.scale)

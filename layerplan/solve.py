@@ -39,7 +39,10 @@ class SolveResult:
         return self.bound
 
 
-HIGHS_DEFAULT_REL_GAP = 1e-4  # HiGHS' mip_rel_gap default
+# Relative gap when a caller gives none (the API, tests): the same as conf/solver/*.yaml, so
+# an in-process solve proves what a run.py solve proves (HiGHS' own default, 1e-4, let two
+# exact forms of one model differ by 7e-5 of the objective).
+DEFAULT_REL_GAP = 1e-9
 
 
 def proven_gap(obj: float, bound: float | None) -> float | None:
@@ -139,8 +142,7 @@ def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None
     }
     if cfg.get("time_limit_s") is not None:
         kwargs["time_limit"] = float(cfg["time_limit_s"])
-    if cfg.get("mip_rel_gap") is not None:
-        kwargs["rel_gap"] = float(cfg["mip_rel_gap"])
+    kwargs["rel_gap"] = float(cfg["mip_rel_gap"]) if cfg.get("mip_rel_gap") is not None else DEFAULT_REL_GAP
     if cfg.get("mip_abs_gap") is not None:
         kwargs["abs_gap"] = float(cfg["mip_abs_gap"])
     elif name == "highs":
@@ -191,7 +193,7 @@ def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None
         bound = None
     gap = proven_gap(obj, bound)
     term = tc.name
-    rel_tol = float(cfg["mip_rel_gap"]) if cfg.get("mip_rel_gap") is not None else HIGHS_DEFAULT_REL_GAP
+    rel_tol = float(cfg["mip_rel_gap"]) if cfg.get("mip_rel_gap") is not None else DEFAULT_REL_GAP
     abs_tol = float(cfg["mip_abs_gap"]) if cfg.get("mip_abs_gap") is not None else 0.0
     if status == "optimal" and _has_discrete(model) and not gap_met(obj, bound, rel_tol, abs_tol):
         # A solver may call a badly scaled MIP optimal with a dual bound far from the
