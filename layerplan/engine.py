@@ -317,6 +317,13 @@ def failed(record: dict | None) -> bool:
 def run_sweeps(specs: list[SweepSpec], *, workers: int | None = None, resume: bool = True,
                quiet: bool = False, label: str = "") -> int:
     """Run the sweeps (one pool for all of them); returns the exit code."""
+    from layerplan.launch import hydra_session
+
+    with hydra_session():
+        return _run_sweeps(specs, workers=workers, resume=resume, quiet=quiet, label=label)
+
+
+def _run_sweeps(specs: list[SweepSpec], *, workers: int | None, resume: bool, quiet: bool, label: str) -> int:
     from layerplan.launch import config_groups, expand, partition
 
     t_start = time.perf_counter()
@@ -332,9 +339,6 @@ def run_sweeps(specs: list[SweepSpec], *, workers: int | None = None, resume: bo
         by_group.setdefault(j.group, []).append(j)
 
     warm_up()
-    from layerplan.launch import ensure_hydra
-
-    ensure_hydra()
     pool = None
     progress = Progress(len(jobs), label)
     interrupted = False

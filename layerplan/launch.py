@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 CONFIG_MODULE = "layerplan.conf"
@@ -52,6 +53,7 @@ def wants_hydra(argv: list[str]) -> bool:
 
 
 def ensure_hydra() -> None:
+    """Initialize Hydra on layerplan's config module (kept for the process: a CLI run)."""
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
@@ -62,11 +64,28 @@ def ensure_hydra() -> None:
         cache_config_sources()
 
 
+@contextmanager
+def hydra_session():
+    """Hydra initialized for the duration of the block, and cleared again when this block
+    initialized it: a caller in the same process (the Python API, a test) may initialize
+    Hydra itself afterwards."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        yield
+        return
+    ensure_hydra()
+    try:
+        yield
+    finally:
+        GlobalHydra.instance().clear()
+
+
 def compose(overrides: list[str], *, hydra_node: bool = False):
     from hydra import compose as hydra_compose
 
-    ensure_hydra()
-    return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra_node)
+    with hydra_session():
+        return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra_node)
 
 
 def config_groups() -> set[str]:
@@ -180,6 +199,11 @@ def apply_values(cfg, value_overrides: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int | None:
+    with hydra_session():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None = None) -> int | None:
     """Run ``run.py`` with ``argv``; None means "hand this command line to Hydra"."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if wants_hydra(argv):

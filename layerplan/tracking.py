@@ -29,6 +29,20 @@ from typing import Any, Mapping
 MAX_PARAM_LEN = 6000
 
 
+def process_start_ms() -> int:
+    """When this process started (epoch ms): a run's MLflow start time is when the run began,
+    not when a background recorder wrote it (Linux: /proc; elsewhere: now)."""
+    import time
+
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return int((boot + ticks / os.sysconf("SC_CLK_TCK")) * 1000)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return int(time.time() * 1000)
+
+
 def resolve_uri(uri: str | None) -> str:
     if uri:
         return str(uri)
@@ -99,25 +113,30 @@ def log_run(
     artifacts: list[Path],
     *,
     tags: Mapping[str, str] | None = None,
+    times_ms: tuple[int, int] | None = None,
 ) -> str | None:
-    """Record one run; returns the MLflow run id (None when tracking is disabled)."""
+    """Record one run; returns the MLflow run id (None when tracking is disabled).
+    ``times_ms``: (start, end) of the run in epoch ms (default: this process' start, now)."""
     if not tracking.get("enabled", True):
         return None
     uri = resolve_uri(tracking.get("uri"))
     preflight(uri)
+    import time
+
+    times_ms = times_ms or (process_start_ms(), int(time.time() * 1000))
     mode = str(tracking.get("mode") or "background")
     if mode == "background" and artifacts:
-        return _log_in_background(tracking, config, result, artifacts, tags)
+        return _log_in_background(tracking, config, result, artifacts, tags, times_ms)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     with store_lock(uri):
-        return _log(mlflow, uri, tracking, config, result, artifacts, tags)
+        return _log(mlflow, uri, tracking, config, result, artifacts, tags, times_ms)
 
 
-def _log(mlflow, uri, tracking, config, result, artifacts, tags) -> str:
+def _log(mlflow, uri, tracking, config, result, artifacts, tags, times_ms) -> str:
     mlflow.set_tracking_uri(uri)
     # start the run in the experiment returned here: a job that loses the race to create
     # the experiment (parallel jobs against a server) would otherwise log into "Default"
@@ -125,7 +144,9 @@ def _log(mlflow, uri, tracking, config, result, artifacts, tags) -> str:
     params = {k: (json.dumps(v) if not isinstance(v, str) else v) for k, v in flatten(config).items()}
     params = {k[:250]: v[:MAX_PARAM_LEN] for k, v in params.items()}
     status = "FINISHED" if result.get("status") in ("optimal", "feasible") else "FAILED"
-    with mlflow.start_run(experiment_id=exp.experiment_id, run_name=tracking.get("run_name") or None) as run:
+    client = mlflow.MlflowClient()
+    created = client.create_run(exp.experiment_id, start_time=times_ms[0], run_name=tracking.get("run_name") or None)
+    with mlflow.start_run(run_id=created.info.run_id) as run:
         mlflow.set_tags({"status": str(result.get("status")), **(tags or {})})
         items = list(params.items())
         for i in range(0, len(items), 90):
@@ -137,8 +158,7 @@ def _log(mlflow, uri, tracking, config, result, artifacts, tags) -> str:
             if Path(path).is_file():
                 mlflow.log_artifact(str(path))
         run_id = run.info.run_id
-    if status == "FAILED":
-        mlflow.MlflowClient().set_terminated(run_id, status="FAILED")
+    client.set_terminated(run_id, status=status, end_time=times_ms[1])
     return run_id
 
 
@@ -185,7 +205,7 @@ def preflight(uri: str) -> None:
                                  field="uri")
 
 
-def _log_in_background(tracking, config, result, artifacts, tags) -> None:
+def _log_in_background(tracking, config, result, artifacts, tags, times_ms) -> None:
     import subprocess
     import sys
 
@@ -195,7 +215,7 @@ def _log_in_background(tracking, config, result, artifacts, tags) -> None:
     pending = out_dir / "tracking_pending.json"
     pending.write_text(json.dumps(to_jsonable({"tracking": dict(tracking), "config": config, "result": result,
                                                "artifacts": [str(a) for a in artifacts], "tags": dict(tags or {}),
-                                               "cwd": os.getcwd()})))
+                                               "cwd": os.getcwd(), "times_ms": list(times_ms)})))
     env = {k: v for k, v in os.environ.items()}
     with open(out_dir / "tracking.log", "w") as log:
         subprocess.Popen([sys.executable, "-m", "layerplan.tracking", str(pending)], stdout=log, stderr=log,
@@ -213,7 +233,7 @@ def flush_pending(pending: Path) -> str | None:
         tracking["uri"] = f"sqlite:///{Path(data['cwd']) / 'mlflow.db'}"
     try:
         run_id = log_run(tracking, data["config"], data["result"], [Path(a) for a in data["artifacts"]],
-                         tags=data.get("tags"))
+                         tags=data.get("tags"), times_ms=tuple(data["times_ms"]) if data.get("times_ms") else None)
     except Exception as exc:
         (out_dir / "tracking_error.txt").write_text(f"{type(exc).__name__}: {exc}\n")
         raise

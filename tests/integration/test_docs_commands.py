@@ -143,6 +143,8 @@ def prepare(cmd: str, work: Path) -> list[str]:
             if not any(a.startswith("hydra.sweep.dir=") for a in argv):
                 name = next(a.split("=", 1)[1] for a in argv if a.startswith("experiment="))
                 extra.append(f"hydra.sweep.dir={work / 'multirun' / name / 'sweep'}")
+        if "experiment=dag_workloads" in argv and not any(a.startswith("solver.time_limit_s") for a in argv):
+            extra.append("solver.time_limit_s=10")  # a short limit: 8 ILPs of up to 120 s otherwise
         argv[2:2] = extra
     if "layerplan.experiments.reproduce" in cmd and "tracking" not in cmd:
         argv += (["--"] if "--" not in argv else []) + ["tracking=none"]
