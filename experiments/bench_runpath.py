@@ -29,6 +29,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _settle(cwd: Path) -> None:
+    """Wait for the background MLflow records of earlier runs (not timed): a recorder still
+    running would slow the next timed run down on a 2-core machine."""
+    from layerplan.tracking import wait_for_record
+
+    for out in cwd.glob("outputs/*/*"):
+        if (out / "tracking.log").is_file():
+            try:
+                wait_for_record(out, timeout_s=120)
+            except Exception:
+                pass
+
+
 def _wall(cmd: list[str], cwd: Path, reps: int) -> float:
     env = dict(os.environ)
     if (ROOT / "pyproject.toml").is_file():
@@ -38,6 +51,7 @@ def _wall(cmd: list[str], cwd: Path, reps: int) -> float:
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - t0)
+        _settle(cwd)
         if proc.returncode != 0:
             raise SystemExit(f"benchmark: {' '.join(cmd)} failed: {proc.stderr[-500:]}")
     return statistics.median(times)
@@ -51,14 +65,6 @@ def process_figures(reps: int) -> dict:
         pyomo_s = _wall([sys.executable, "-c", "import pyomo.environ"], cwd, reps)
         none_s = _wall([*run_py, "tracking=none", "print_plan=false"], cwd, reps)
         mlflow_s = _wall([*run_py, "print_plan=false"], cwd, reps)
-        # the background records: wait for them so they do not disturb what follows
-        from layerplan.tracking import wait_for_record
-
-        for out in cwd.glob("outputs/*/*"):
-            try:
-                wait_for_record(out, timeout_s=120)
-            except Exception:
-                pass
     return {"import_pyomo_environ_s": pyomo_s, "run_tracking_none_s": none_s, "run_default_tracking_s": mlflow_s,
             "ratio_default_over_none": mlflow_s / none_s, "ratio_none_over_pyomo": none_s / pyomo_s}
 

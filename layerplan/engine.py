@@ -177,27 +177,71 @@ def warm_up() -> None:
 def cache_config_sources() -> None:
     """Hydra parses every YAML file of the defaults tree again at each compose (most of a
     compose's time); a sweep composes many times in one process, so keep the parsed files
-    (a deep copy is handed out each time, so a compose never sees another's changes)."""
+    (a deep copy is handed out each time, so a compose never sees another's changes). A
+    file is cached when it is read the second time: a single run reads each file once and
+    pays no copy. The YAML itself is parsed by libyaml (:func:`fast_yaml_loader`)."""
     import copy
 
     from hydra._internal.core_plugins.importlib_resources_config_source import ImportlibResourcesConfigSource
     from hydra.plugins.config_source import ConfigResult
 
+    fast_yaml_loader()
     if getattr(ImportlibResourcesConfigSource.load_config, "_layerplan_cached", False):
         return
     original = ImportlibResourcesConfigSource.load_config
-    cache: dict[tuple[str, str], ConfigResult] = {}
+    cache: dict[tuple[str, str], ConfigResult | None] = {}
 
     def load_config(self, config_path: str) -> ConfigResult:
         key = (self.path, config_path)
-        if key not in cache:
-            cache[key] = original(self, config_path)
-        hit = cache[key]
+        hit = cache.get(key)
+        if hit is None:
+            result = original(self, config_path)
+            if key not in cache:  # first read: hand it out as it is
+                cache[key] = None
+                return result
+            cache[key] = hit = result
         return ConfigResult(config=copy.deepcopy(hit.config), path=hit.path, provider=hit.provider,
                             header=dict(hit.header), is_schema_source=hit.is_schema_source)
 
     load_config._layerplan_cached = True
     ImportlibResourcesConfigSource.load_config = load_config
+
+
+def fast_yaml_loader() -> None:
+    """OmegaConf reads config files with a loader built on PyYAML's pure-Python parser, built
+    anew at every file. Use one built on libyaml (``yaml.CSafeLoader``) when PyYAML has it,
+    with OmegaConf's rules: its implicit resolvers (floats such as ``1e-3``, no timestamps),
+    its constructors (paths) and its duplicate-key error (a test checks that every shipped
+    config file loads to the same config either way)."""
+    import yaml
+    from omegaconf import _utils
+
+    if getattr(_utils.get_yaml_loader, "_layerplan_fast", False) or not hasattr(yaml, "CSafeLoader"):
+        return
+    reference = _utils.get_yaml_loader()
+
+    class OmegaConfCLoader(yaml.CSafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _value in node.value:
+                if key_node.tag != yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG:
+                    continue
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                            f"found duplicate key {key_node.value}",
+                                                            key_node.start_mark)
+                seen.add(key_node.value)
+            return super().construct_mapping(node, deep=deep)
+
+    OmegaConfCLoader.yaml_implicit_resolvers = {k: list(v) for k, v in reference.yaml_implicit_resolvers.items()}
+    OmegaConfCLoader.yaml_constructors = dict(reference.yaml_constructors)
+
+    def get_yaml_loader():
+        return OmegaConfCLoader
+
+    get_yaml_loader._layerplan_fast = True
+    get_yaml_loader.original = _utils.get_yaml_loader
+    _utils.get_yaml_loader = get_yaml_loader
 
 
 _LOADER_CACHE: dict[tuple, Any] = {}

@@ -268,6 +268,9 @@ def _is_sweep(override: str) -> bool:
 
     if "=" not in override:
         return False
+    value = override.split("=", 1)[1]
+    if "," not in value and "(" not in value:  # a sweep is a,b or range()/choice()/glob()/interval()
+        return False
     return OverridesParser.create().parse_override(override).is_sweep_override()
 
 
