@@ -157,9 +157,14 @@ def evaluate(params: LatencyParams, assignment: Sequence[int], *, mode: str = "b
     internal = np.zeros(D)
     sent, recv = np.zeros(D), np.zeros(D)
     link = np.zeros((D, D))
-    for l in range(len(a) - 1):
-        s, r = a[l], a[l + 1]
-        t = p[l + 1] * params.comm_s[l, s, r]
+    if params.edges is not None:  # a DAG: each tensor once per destination device (docs/dag.md)
+        from layerplan.dag import dag_transfers, transfer_prob
+
+        transfers = [(v, s, r, transfer_prob(params, us)) for v, s, r, us in dag_transfers(params, a)]
+    else:
+        transfers = [(l, a[l], a[l + 1], p[l + 1]) for l in range(len(a) - 1)]
+    for l, s, r, prob in transfers:
+        t = prob * params.comm_s[l, s, r]
         if s == r:
             internal[s] += t
         else:

@@ -169,12 +169,22 @@ class ThroughputObjectiveData(ContributionData):
         links = [(d, e) for d in base.DEVICES for e in base.DEVICES if d != e]
         self.LINKS = pyo.Set(initialize=links, dimen=2, ordered=True, doc="ordered device pairs (d, e), d != e")
 
-        def xfer(l, d, e):
-            return prob[l + 1] * tx[l, didx[d], didx[e]] * base.z[l, d, e]
+        dag = ctx.active.get("formulation:dag")
+        if dag is not None:  # a DAG table: the dag block's transfers, each tensor once per destination device
+            from layerplan.dag import consumers, transfer_prob
+
+            cons = consumers(p)
+            T = sorted(cons)
+
+            def xfer(v, d, e):
+                return transfer_prob(p, cons[v]) * tx[v, didx[d], didx[e]] * dag.transfer_var(v, d, e)
+        else:
+            def xfer(l, d, e):
+                return prob[l + 1] * tx[l, didx[d], didx[e]] * base.z[l, d, e]
 
         self.link_s = pyo.Expression(self.LINKS, rule=lambda b, d, e: sum(
             xfer(l, d, e) for l in T if tx[l, didx[d], didx[e]] != 0),
-            doc="X_{d,e}: transfer time d -> e per inference, s (Eq. (5.5) per link)")
+            doc="X_{d,e}: transfer time d -> e per inference, s (Eq. (5.5) per link; on a DAG per tensor)")
         sent = {d: sum(self.link_s[d, e] for e in base.DEVICES if e != d) for d in base.DEVICES}
         recv = {d: sum(self.link_s[e, d] for e in base.DEVICES if e != d) for d in base.DEVICES}
         internal = {d: sum(xfer(l, d, d) for l in T if tx[l, didx[d], didx[d]] != 0) for d in base.DEVICES}
@@ -312,7 +322,12 @@ class ThroughputObjectiveData(ContributionData):
         """An upper bound of every stage, link and NIC time over all plans."""
         p = ctx.params
         prob = p.exec_prob
-        xfer = sum(float((prob[l + 1] * p.comm_s[l]).max()) for l in range(p.n_layers - 1))
+        if ctx.active.get("formulation:dag") is not None:  # a tensor may go to every device once
+            from layerplan.dag import consumers, transfer_prob
+
+            xfer = sum(transfer_prob(p, us) * float(p.comm_s[v].max()) * p.n_devices for v, us in consumers(p).items())
+        else:
+            xfer = sum(float((prob[l + 1] * p.comm_s[l]).max()) for l in range(p.n_layers - 1))
         if self.mode == "bundles":
             from layerplan.formulations.cadi import busy_upper_bound_s
 

@@ -177,3 +177,100 @@ def test_chain_with_carry_never_better_than_dag(args, preload):
     # the chain's plan evaluated under the DAG model costs no more than under the chain model
     a = [pc.devices.index(x["device"]) for x in chain["assignment"]]
     assert dag_plan_latency_s(pd, a, preload=preload)["total"] <= plan_latency_s(pc, a, preload=preload)["total"] + 1e-12
+
+
+def dag_bundle_case(seed: int, n_layers: int, n_devices: int, bias: float, *, memory: bool):
+    """A random DAG whose devices carry profile specs, and bundle profiles of every range of
+    the execution order (``bias`` > 0: bundles cost more than their layers, < 0: less)."""
+    from layerplan.profiles import NOMINAL, ProfileSet
+
+    rng = np.random.default_rng(seed + 7)
+    dnn = random_dag(seed, n_layers)
+    total_w = sum(layer.weight_bytes for layer in dnn.layers)
+    devs = [Device(f"D{d}", "edge" if d == 0 else "cloud", 1e9, 1e9, float(10 ** rng.uniform(6, 8)), spec=f"p{d}",
+                   memory_B=(total_w * rng.uniform(0.4, 0.9) + 1 if memory and d else math.inf))
+            for d in range(n_devices)]
+    sc = build_scenario(dnn, devs, Network(float(10 ** rng.uniform(5, 7))), source_device="D0",
+                        destination_device="D0", capture_shape=(32, 32, 3), preprocess=bool(rng.random() < 0.5))
+    ps = ProfileSet("rdag", "module")
+    for d in range(n_devices):
+        base = rng.uniform(0.001, 0.05, n_layers) * (1 if d == 0 else rng.uniform(0.05, 1.0))
+        for i in range(1, n_layers + 1):
+            for j in range(i, n_layers + 1):
+                g = 1 + bias * (j - i) / max(1, n_layers - 1)
+                ps.latency_s[(f"p{d}", NOMINAL, i, j)] = float(base[i - 1:j].sum() * g * rng.uniform(0.97, 1.03))
+    return sc, ps
+
+
+def dag_bundle_estimate_by_enumeration(p, mbs: int, ceiling: bool) -> float:
+    """Min over every plan (memory respected) and every cover of its same-device runs by
+    bundles of at most ``mbs`` rows (at most ceil(n_d / mbs) bundles on device d with the
+    DIME ceiling, Eq. (7.5)) of: bundle latencies + the pseudo layers + the DAG's transfers
+    (each tensor once per destination device)."""
+    import itertools
+
+    from layerplan.bundle_eval import all_plans, runs
+    from layerplan.dag import dag_transfers, transfer_prob
+    from layerplan.oracle import feasible_memory
+
+    def covers(i, j):
+        if i > j:
+            yield []
+            return
+        for k in range(i, min(j, i + mbs - 1) + 1):
+            for rest in covers(k + 1, j):
+                yield [(i, k)] + rest
+
+    bl, prob = p.bundles, p.exec_prob
+    pseudo = [l for l, kind in enumerate(p.pseudo) if kind is not None]
+    best = math.inf
+    for a in all_plans(p):
+        if not feasible_memory(p, a):
+            continue
+        total = sum(prob[l] * (p.compute_s[l, a[l]] + p.weight_s[l, a[l]]) for l in pseudo)
+        total += sum(transfer_prob(p, us) * p.comm_s[v, d, e] for v, d, e, us in dag_transfers(p, a))
+        for d in range(p.n_devices):
+            segs = [(i, j) for i, j, dd in runs(p, a) if dd == d]
+            if not segs:
+                continue
+            cap = math.ceil(sum(j - i + 1 for i, j in segs) / mbs) if ceiling else math.inf
+            best_d = math.inf
+            for combo in itertools.product(*[list(covers(i, j)) for i, j in segs]):
+                parts = [b for cover in combo for b in cover]
+                if len(parts) <= cap:
+                    best_d = min(best_d, sum(bl.latency_s[(i, j, d, 0)] for i, j in parts))
+            total += best_d
+        best = min(best, total)
+    return best
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=dag_args, bias=st.floats(-0.5, 1.5), mbs=st.integers(1, 5), form=st.sampled_from(["dime", "jointdnn"]),
+       memory=st.booleans(), lin=st.sampled_from(["flow", "and"]))
+def test_bundles_on_a_dag_equal_enumeration(args, bias, mbs, form, memory, lin):
+    """DIME and JointDNN (Ch. 7) on a DAG: bundles are ranges of the execution order, the
+    transfers those of the DAG; the ILP's estimate equals the enumerated minimum over plans
+    and bundle covers, and the result's actual latency is its plan's (maximal runs)."""
+    from layerplan.bundle_eval import actual_latency_s
+    from layerplan.dag import dag_transfers, transfer_prob
+    from layerplan.profiles import bundle_latency
+
+    sc, ps = dag_bundle_case(args["seed"], args["n_layers"], args["n_devices"], bias, memory=memory)
+    p = analytic_params(sc)
+    assert p.edges is not None
+    p.bundles = bundle_latency(p, ps, None, {d.name: d.spec for d in sc.devices})
+    mbs = min(mbs, args["n_layers"])
+    expect = dag_bundle_estimate_by_enumeration(p, mbs, ceiling=form == "dime")
+    formulation = {form: {"mbs": mbs}, "dag": {}}
+    if math.isinf(expect):
+        with pytest.raises(SolverError, match="infeasible"):
+            solve_scenario(sc, formulation=formulation, profiles=ps, model={"linearization": lin}, solver=SOLVER)
+        return
+    res = solve_scenario(sc, formulation=formulation, profiles=ps, model={"linearization": lin}, solver=SOLVER)
+    assert res["status"] == "optimal"
+    assert math.isclose(res["latency_s"]["estimated"], expect, rel_tol=1e-5, abs_tol=1e-9)
+    a = [p.devices.index(x["device"]) for x in res["assignment"]]
+    bundles_and_pseudo = actual_latency_s(p, a)  # chain communication: replaced by the DAG's below
+    actual = (bundles_and_pseudo["compute"] + bundles_and_pseudo["weight"]
+              + sum(transfer_prob(p, us) * p.comm_s[v, d, e] for v, d, e, us in dag_transfers(p, a)))
+    assert math.isclose(res["latency_s"]["total"], actual, rel_tol=1e-5, abs_tol=1e-9)

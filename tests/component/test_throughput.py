@@ -19,12 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layerplan.api import solve_scenario
+from layerplan.dag import dag_transfers
 from layerplan.errors import SolverError
 from layerplan.latency import analytic_params
 from layerplan.oracle import feasible_memory
 from layerplan.stream import DevicePower, StreamOptions, evaluate, pipeline_dp, plans
 
 from conftest import random_scenario
+from test_dag import dag_scenario
 
 pytestmark = pytest.mark.component
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -340,3 +342,40 @@ def test_symmetry_breaking_keeps_the_optimum(seed, n_layers, copies, weight, ove
     assert list(blk.SYMMETRIC) == [(f"T{k}", f"T{k + 1}") for k in range(copies - 1)]
     res = collect(built, solve_built(built, SOLVER))
     assert math.isclose(res["objective"], best, rel_tol=1e-6, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("objopts", [{}, {"overlap": False}, {"nic": "shared"}], ids=str)
+@SETTINGS
+@given(a=st.fixed_dictionaries({"seed": st.integers(0, 2**31 - 1), "n_layers": st.integers(2, 5),
+                                "n_devices": st.integers(2, 3)}),
+       memory=st.sampled_from(["off", "binding"]), preload=st.booleans())
+def test_min_cycle_on_a_dag_equals_enumeration(objopts, a, memory, preload):
+    """Throughput on a DAG table (issue 15: the max-load problem): each tensor is sent once
+    per destination device, on the link between them; the ILP (base + dag block) equals
+    brute force scored by ``evaluate``, which reads the DAG's transfers."""
+    sc = dag_scenario(**a, memory=memory)
+    params = analytic_params(sc)
+    assert params.edges is not None
+    mode = "preload" if preload else "base"
+    opts = StreamOptions(**objopts)
+    best = brute(params, mode, opts, None, lambda m: m.cycle_s)
+    obj = {"name": "throughput", **objopts}
+    form = {mode: {}}
+    if best == float("inf"):
+        with pytest.raises(SolverError, match="infeasible"):
+            solve_scenario(sc, formulation=form, objective=obj, solver=SOLVER)
+        return
+    res = solve_scenario(sc, formulation=form, objective=obj, solver=SOLVER)
+    assert "dag" in res["formulations"]
+    assert math.isclose(res["objective"], best, rel_tol=1e-6, abs_tol=1e-12)
+    tp = res["throughput"]
+    assert math.isclose(tp["model_cycle_s"], tp["bottleneck_s"], rel_tol=1e-6, abs_tol=1e-12)
+    # the links carry the DAG's transfers: a skip tensor sent to another device counts there
+    x = [params.devices.index(r["device"]) for r in res["assignment"]]
+    want = {}
+    for v, d, e, us in dag_transfers(params, x):
+        if d != e:
+            key = f"{params.devices[d]}->{params.devices[e]}"
+            want[key] = want.get(key, 0.0) + max(params.exec_prob[u] for u in us) * params.comm_s[v, d, e]
+    for key, val in tp["link_s"].items():
+        assert math.isclose(val, want.get(key, 0.0), rel_tol=1e-9, abs_tol=1e-15), key
