@@ -14,7 +14,7 @@ import itertools
 from typing import Iterator
 
 from layerplan.errors import DataError
-from layerplan.latency import LatencyParams
+from layerplan.latency import LatencyParams, communication_s
 from layerplan.oracle import feasible_memory
 
 
@@ -49,7 +49,7 @@ def actual_latency_s(params: LatencyParams, assignment: list[int], freq: list[in
     pseudo = [l for l, kind in enumerate(params.pseudo) if kind is not None]
     compute += sum(p[l] * params.compute_s[l, a[l]] for l in pseudo)
     weight = sum(p[l] * params.weight_s[l, a[l]] for l in pseudo)
-    comm = sum(p[l + 1] * params.comm_s[l, a[l], a[l + 1]] for l in range(len(a) - 1))
+    comm = communication_s(params, a)  # Eq. (5.5); on a DAG each tensor once per destination device
     return {"compute": float(compute), "communication": float(comm), "weight": float(weight),
             "total": float(compute + comm + weight)}
 

@@ -104,18 +104,32 @@ def analytic_params(scenario: Scenario) -> LatencyParams:
     )
 
 
+def communication_s(params: LatencyParams, assignment) -> float:
+    """T^x of a plan: Eq. (5.5) on a chain (weighted by the receiving layer's execution
+    probability, Sec. 6.4); on a DAG table each tensor is paid once per destination device
+    (docs/dag.md, :func:`layerplan.dag.dag_transfers`)."""
+    a = list(assignment)
+    if params.edges is not None:
+        from layerplan.dag import dag_transfers, transfer_prob
+
+        return float(sum(transfer_prob(params, us) * params.comm_s[v, d, e] for v, d, e, us in dag_transfers(params, a)))
+    p = params.exec_prob
+    return float(sum(p[l + 1] * params.comm_s[l, a[l], a[l + 1]] for l in range(len(a) - 1)))
+
+
 def plan_latency_s(params: LatencyParams, assignment: list[int], *, preload: bool) -> dict[str, float]:
     """Latency of a given plan, evaluated directly from the parameters (no ILP).
 
     Base: Eqs. (5.4)-(5.6); preload: Eq. (6.2), where t^w of layer l on d is paid only
     when layer l-1 also ran on d (the first layer's weights are always preloaded).
     Each term is weighted by the execution probability of the layer that runs
-    (for a transfer, of the receiving layer), Sec. 6.4.
+    (for a transfer, of the receiving layer), Sec. 6.4. On a DAG table the transfers are
+    the DAG's (:func:`communication_s`).
     """
     p = params.exec_prob
     a = list(assignment)
     compute = sum(p[l] * params.compute_s[l, a[l]] for l in range(len(a)))
-    comm = sum(p[l + 1] * params.comm_s[l, a[l], a[l + 1]] for l in range(len(a) - 1))
+    comm = communication_s(params, a)
     if preload:
         weight = sum(p[l] * params.weight_s[l, a[l]] for l in range(1, len(a)) if a[l - 1] == a[l])
     else:

@@ -407,6 +407,10 @@ def stream_baseline(scenario, params: LatencyParams, cfg: Mapping[str, Any], for
     opts = StreamOptions(**{k: cfg[k] for k in keys if cfg.get(k) is not None}).check()
     power = DevicePower.from_scenario(scenario)
     if name == "pipeline_dp":
+        if params.edges is not None:
+            raise ConfigError("baseline pipeline_dp stages the chain's cuts and cannot price a DAG's skip tensors; "
+                              "on a DAG table use objective=throughput (the exact max-load ILP) or baseline=offload",
+                              field="baseline.name")
         best, plan = pipeline_dp(params, mode=mode, opts=opts, memory=bool(cfg.get("memory", True)))
         size = {"plans": None, "method": "dynamic programming over device orders and cuts"}
         per = {}
