@@ -154,6 +154,13 @@ def dag_transfers(params: "LatencyParams", assignment: Sequence[int]) -> list[tu
     return out
 
 
+def dag_communication_s(params: "LatencyParams", assignment: Sequence[int]) -> float:
+    """T^x of a plan on a DAG (Eq. (5.5) generalized): each producer's tensor paid once per
+    destination device, weighted by :func:`transfer_prob`."""
+    return float(sum(transfer_prob(params, us) * params.comm_s[v, d, e]
+                     for v, d, e, us in dag_transfers(params, assignment)))
+
+
 def dag_plan_latency_s(params: "LatencyParams", assignment: Sequence[int], *, preload: bool) -> dict[str, float]:
     """Latency of a plan on a DAG, evaluated directly (no ILP): Eqs. (5.4) and (5.6) (or
     (6.2) with ``preload``, along the execution order) as on a chain, and the communication
@@ -166,9 +173,7 @@ def dag_plan_latency_s(params: "LatencyParams", assignment: Sequence[int], *, pr
         weight = sum(p[l] * params.weight_s[l, a[l]] for l in range(1, len(a)) if a[l - 1] == a[l])
     else:
         weight = sum(p[l] * params.weight_s[l, a[l]] for l in range(len(a)))
-    comm = 0.0
-    for v, d, e, us in dag_transfers(params, a):
-        comm += transfer_prob(params, us) * params.comm_s[v, d, e]
+    comm = dag_communication_s(params, a)
     return {"compute": float(compute), "communication": float(comm), "weight": float(weight),
             "total": float(compute + comm + weight)}
 

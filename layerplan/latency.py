@@ -110,9 +110,9 @@ def communication_s(params: LatencyParams, assignment) -> float:
     (docs/dag.md, :func:`layerplan.dag.dag_transfers`)."""
     a = list(assignment)
     if params.edges is not None:
-        from layerplan.dag import dag_transfers, transfer_prob
+        from layerplan.dag import dag_communication_s
 
-        return float(sum(transfer_prob(params, us) * params.comm_s[v, d, e] for v, d, e, us in dag_transfers(params, a)))
+        return dag_communication_s(params, a)
     p = params.exec_prob
     return float(sum(p[l + 1] * params.comm_s[l, a[l], a[l + 1]] for l in range(len(a) - 1)))
 

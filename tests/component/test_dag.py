@@ -25,6 +25,7 @@ from layerplan.oracle import enumerate_plans
 from layerplan.scenario import DNN, Device, Layer, Network, build_scenario
 
 from conftest import random_scenario, scenario_args
+from test_dime import estimate_by_enumeration
 
 pytestmark = pytest.mark.component
 SOLVER = {"name": "highs", "mip_rel_gap": 1e-9}
@@ -203,46 +204,18 @@ def dag_bundle_case(seed: int, n_layers: int, n_devices: int, bias: float, *, me
     return sc, ps
 
 
-def dag_bundle_estimate_by_enumeration(p, mbs: int, ceiling: bool) -> float:
-    """Min over every plan (memory respected) and every cover of its same-device runs by
-    bundles of at most ``mbs`` rows (at most ceil(n_d / mbs) bundles on device d with the
-    DIME ceiling, Eq. (7.5)) of: bundle latencies + the pseudo layers + the DAG's transfers
-    (each tensor once per destination device)."""
-    import itertools
-
-    from layerplan.bundle_eval import all_plans, runs
+def dag_comm_s(p, a) -> float:
+    """The DAG's transfers of a plan, each tensor once per destination device (written out
+    here, not through layerplan.latency.communication_s, which the result uses)."""
     from layerplan.dag import dag_transfers, transfer_prob
-    from layerplan.oracle import feasible_memory
 
-    def covers(i, j):
-        if i > j:
-            yield []
-            return
-        for k in range(i, min(j, i + mbs - 1) + 1):
-            for rest in covers(k + 1, j):
-                yield [(i, k)] + rest
+    return sum(transfer_prob(p, us) * p.comm_s[v, d, e] for v, d, e, us in dag_transfers(p, a))
 
-    bl, prob = p.bundles, p.exec_prob
+
+def dag_fixed_latency_s(p, a) -> float:
+    """What a plan pays besides its bundles on a DAG: the pseudo layers and the transfers."""
     pseudo = [l for l, kind in enumerate(p.pseudo) if kind is not None]
-    best = math.inf
-    for a in all_plans(p):
-        if not feasible_memory(p, a):
-            continue
-        total = sum(prob[l] * (p.compute_s[l, a[l]] + p.weight_s[l, a[l]]) for l in pseudo)
-        total += sum(transfer_prob(p, us) * p.comm_s[v, d, e] for v, d, e, us in dag_transfers(p, a))
-        for d in range(p.n_devices):
-            segs = [(i, j) for i, j, dd in runs(p, a) if dd == d]
-            if not segs:
-                continue
-            cap = math.ceil(sum(j - i + 1 for i, j in segs) / mbs) if ceiling else math.inf
-            best_d = math.inf
-            for combo in itertools.product(*[list(covers(i, j)) for i, j in segs]):
-                parts = [b for cover in combo for b in cover]
-                if len(parts) <= cap:
-                    best_d = min(best_d, sum(bl.latency_s[(i, j, d, 0)] for i, j in parts))
-            total += best_d
-        best = min(best, total)
-    return best
+    return sum(p.exec_prob[l] * (p.compute_s[l, a[l]] + p.weight_s[l, a[l]]) for l in pseudo) + dag_comm_s(p, a)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -252,8 +225,7 @@ def test_bundles_on_a_dag_equal_enumeration(args, bias, mbs, form, memory, lin):
     """DIME and JointDNN (Ch. 7) on a DAG: bundles are ranges of the execution order, the
     transfers those of the DAG; the ILP's estimate equals the enumerated minimum over plans
     and bundle covers, and the result's actual latency is its plan's (maximal runs)."""
-    from layerplan.bundle_eval import actual_latency_s
-    from layerplan.dag import dag_transfers, transfer_prob
+    from layerplan.bundle_eval import runs
     from layerplan.profiles import bundle_latency
 
     sc, ps = dag_bundle_case(args["seed"], args["n_layers"], args["n_devices"], bias, memory=memory)
@@ -261,7 +233,7 @@ def test_bundles_on_a_dag_equal_enumeration(args, bias, mbs, form, memory, lin):
     assert p.edges is not None
     p.bundles = bundle_latency(p, ps, None, {d.name: d.spec for d in sc.devices})
     mbs = min(mbs, args["n_layers"])
-    expect = dag_bundle_estimate_by_enumeration(p, mbs, ceiling=form == "dime")
+    expect = estimate_by_enumeration(p, mbs, ceiling=form == "dime", fixed_of=dag_fixed_latency_s)
     formulation = {form: {"mbs": mbs}, "dag": {}}
     if math.isinf(expect):
         with pytest.raises(SolverError, match="infeasible"):
@@ -271,12 +243,9 @@ def test_bundles_on_a_dag_equal_enumeration(args, bias, mbs, form, memory, lin):
     assert res["status"] == "optimal"
     assert math.isclose(res["latency_s"]["estimated"], expect, rel_tol=1e-5, abs_tol=1e-9)
     a = [p.devices.index(x["device"]) for x in res["assignment"]]
-    bundles_and_pseudo = actual_latency_s(p, a)  # its communication is recomputed independently below
-    actual = (bundles_and_pseudo["compute"] + bundles_and_pseudo["weight"]
-              + sum(transfer_prob(p, us) * p.comm_s[v, d, e] for v, d, e, us in dag_transfers(p, a)))
-    assert math.isclose(res["latency_s"]["total"], actual, rel_tol=1e-5, abs_tol=1e-9)
-    assert math.isclose(res["latency_s"]["communication"], actual - bundles_and_pseudo["compute"]
-                        - bundles_and_pseudo["weight"], rel_tol=1e-5, abs_tol=1e-9)
+    bundles_s = sum(p.bundles.latency_s[(i, j, d, 0)] for i, j, d in runs(p, a))  # maximal runs
+    assert math.isclose(res["latency_s"]["total"], bundles_s + dag_fixed_latency_s(p, a), rel_tol=1e-5, abs_tol=1e-9)
+    assert math.isclose(res["latency_s"]["communication"], dag_comm_s(p, a), rel_tol=1e-5, abs_tol=1e-9)
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

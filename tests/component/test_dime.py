@@ -56,15 +56,19 @@ def params_of(sc, ps):
     return p
 
 
-def estimate_by_enumeration(p, mbs: int, ceiling: bool, memory: bool = True) -> float:
-    """Min over plans and bundle covers of the ILP's estimated latency (Eqs. (7.2), (7.3), (7.5))."""
+def estimate_by_enumeration(p, mbs: int, ceiling: bool, memory: bool = True, fixed_of=None) -> float:
+    """Min over plans and bundle covers of the ILP's estimated latency (Eqs. (7.2), (7.3), (7.5)).
+    ``fixed_of(p, a)``: what a plan pays besides its bundles (default: from actual_latency_s)."""
     bl = p.bundles
     best = math.inf
     for a in all_plans(p):
         if memory and not feasible_memory(p, a):
             continue
-        base = actual_latency_s(p, a)
-        fixed = base["total"] - sum(bl.latency_s[(i, j, d, 0)] for i, j, d in runs(p, a))
+        if fixed_of is None:
+            base = actual_latency_s(p, a)
+            fixed = base["total"] - sum(bl.latency_s[(i, j, d, 0)] for i, j, d in runs(p, a))
+        else:
+            fixed = fixed_of(p, a)
         total = fixed
         for d in range(p.n_devices):
             segs = [(i, j) for i, j, dd in runs(p, a) if dd == d]
