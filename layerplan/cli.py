@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False, notes: list[str] |
     ``notes``: defaults the config chose for the user (printed before the plan, recorded)."""
     from layerplan.results import format_plan, to_jsonable
 
+    started_ms = int(time.time() * 1000)  # a multirun job's MLflow start (a single run's: its process start)
     output_dir = Path(output_dir).absolute()  # printed and recorded: usable from any folder
     output_dir.mkdir(parents=True, exist_ok=True)
     config = to_dict(cfg) if cfg is not None else {}
@@ -85,7 +87,8 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False, notes: list[str] |
     try:
         # a Hydra multirun job records in its own process; a single run hands it to the background
         run_id = log_run_safe({**config, "tracking": {**(config.get("tracking") or {}), "mode": "sync"}} if multirun
-                              else config, result, [result_path, output_dir / "config.yaml"], tags)
+                              else config, result, [result_path, output_dir / "config.yaml"], tags,
+                              started_ms=started_ms if multirun else None)
         if run_id:
             result["mlflow_run_id"] = run_id
     except LayerplanError as exc:
@@ -111,12 +114,13 @@ def _run_runner(config, cfg, output_dir: Path) -> dict[str, Any]:
     return result
 
 
-def log_run_safe(config, result, artifacts, tags):
-    from layerplan.tracking import log_run
+def log_run_safe(config, result, artifacts, tags, started_ms: int | None = None):
+    from layerplan.tracking import log_run, process_start_ms
 
     tracking = config.get("tracking") or {}
+    times_ms = (started_ms if started_ms is not None else process_start_ms(), int(time.time() * 1000))
     try:
-        return log_run(tracking, config, result, artifacts, tags=tags)
+        return log_run(tracking, config, result, artifacts, tags=tags, times_ms=times_ms)
     except Exception as exc:  # tracking must never lose the result already written
         raise LayerplanError(
             f"could not record the run in MLflow ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "

@@ -199,12 +199,12 @@ def apply_values(cfg, value_overrides: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int | None:
+    """Run ``run.py`` with ``argv``; None means "hand this command line to Hydra"."""
     with hydra_session():
         return _main(argv)
 
 
 def _main(argv: list[str] | None = None) -> int | None:
-    """Run ``run.py`` with ``argv``; None means "hand this command line to Hydra"."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if wants_hydra(argv):
         return None
