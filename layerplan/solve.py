@@ -170,9 +170,13 @@ def solve(model, cfg: Mapping[str, Any] | None = None, *, caps: list[str] | None
     tc = res.termination_condition
     infeasible = (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible,
                   TerminationCondition.infeasibleOrUnbounded)
-    if tc in infeasible and name == "highs" and (kwargs.get("solver_options") or {}).get("presolve") != "off":
+    retry = (*infeasible, TerminationCondition.error)
+    if tc in retry and name == "highs" and (kwargs.get("solver_options") or {}).get("presolve") != "off":
         # HiGHS 1.15's presolve was seen to declare feasible MIPs infeasible (experiments/pareto.py,
         # seed 109); an infeasibility verdict is confirmed without presolve before it is reported.
+        # HiGHS 1.16 also ends in "error" when presolve reduces a model to empty and the postsolved
+        # point breaks a row by its tolerance (an epsilon-constraint step of a throughput front:
+        # "untransformed violations ... constraint bound = 1e-09"); without presolve it solves.
         res = opt.solve(model, **{**kwargs, "solver_options": {**(kwargs.get("solver_options") or {}), "presolve": "off"}})
         tc = res.termination_condition
     solve_s = time.perf_counter() - t0

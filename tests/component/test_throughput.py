@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from layerplan.api import solve_scenario
@@ -260,6 +260,8 @@ FRONT_SOLVER = {**SOLVER, "options": {"primal_feasibility_tolerance": 1e-9, "mip
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(a=st.fixed_dictionaries({"seed": st.integers(0, 2**31 - 1), "n_layers": st.integers(2, 4),
                                 "n_devices": st.integers(2, 3)}), cim=st.booleans(), overlap=st.booleans())
+# HiGHS presolve emptied a front step and ended in "error" (layerplan.solve retries without presolve)
+@example(a={"seed": 1559, "n_layers": 2, "n_devices": 3}, cim=False, overlap=False)
 def test_exact_front_equals_enumeration(a, cim, overlap):
     """Every front point is non-dominated, and the front is the enumerated non-dominated set;
     each scalarized point lies on it."""
