@@ -142,21 +142,11 @@ def bundle_dp(params: LatencyParams, mbs: int) -> DPPlan:
             for e in np.nonzero(better)[0]:
                 arg[(a + n, int(e))] = (a, n, int(bprev[e]))
     # pseudo suffix
-    U = W[K].copy()
-    back_post = []
-    for l in range(r1, L - 1):
-        cand = U[:, None] + p[l + 1] * (tx[l] + (tc[l + 1] + tw[l + 1])[None, :])
-        b = np.argmin(cand, axis=0)
-        back_post.append(b)
-        U = np.where(allowed[l + 1], cand[b, np.arange(D)], np.inf)
-    d = int(np.argmin(U))
-    best = float(U[d])
+    a_out = [0] * L
+    best, d = _pseudo_suffix(W[K], lambda l: p[l + 1] * (tx[l] + (tc[l + 1] + tw[l + 1])[None, :]), allowed, r1,
+                             a_out)
     if not math.isfinite(best):
         return DPPlan(math.inf, [])
-    a_out = [0] * L
-    for k in range(L - 1, r1, -1):
-        a_out[k] = d
-        d = int(back_post[k - r1 - 1][d])
     bundles = []
     pos, e = K, d
     while pos > 0:
@@ -167,12 +157,38 @@ def bundle_dp(params: LatencyParams, mbs: int) -> DPPlan:
             a_out[l] = e
         pos, e = a, prev
     bundles.reverse()
-    d = e
+    _pseudo_prefix(back_pre, r0, e, a_out)
+    return DPPlan(best, a_out, bundles)
+
+
+def _pseudo_suffix(W_end, step, allowed, r1: int, a_out: list[int]) -> tuple[float, int]:
+    """The pseudo layers after the last real one (r1): extend the best cost per device of
+    the last real layer, ``W_end[d]``, by the arc costs ``step(l)[d, e]`` of l -> l+1; fill
+    ``a_out[r1 + 1:]`` and return (best total, device of layer r1). Infinite: no plan."""
+    L, D = len(a_out), len(W_end)
+    U = W_end.copy()
+    back = []
+    for l in range(r1, L - 1):
+        cand = U[:, None] + step(l)
+        b = np.argmin(cand, axis=0)
+        back.append(b)
+        U = np.where(allowed[l + 1], cand[b, np.arange(D)], np.inf)
+    d = int(np.argmin(U))
+    best = float(U[d])
+    if math.isfinite(best):
+        for k in range(L - 1, r1, -1):
+            a_out[k] = d
+            d = int(back[k - r1 - 1][d])
+    return best, d
+
+
+def _pseudo_prefix(back_pre, r0: int, d: int, a_out: list[int]) -> None:
+    """Fill ``a_out[:r0]`` (the pseudo layers before the first real one) back from device
+    ``d`` of layer r0, with the argmins ``back_pre`` of the forward pass."""
     for k in range(r0 - 1, -1, -1):
         a_out[k] = d
         if k > 0:
             d = int(back_pre[k - 1][d])
-    return DPPlan(best, a_out, bundles)
 
 
 _COSTS: dict = {}
@@ -329,21 +345,10 @@ def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency", *, b
             cand = np.where(offdiag, W[b][:, None] + trans[l], np.inf)  # [d, e], d != e
             In_d[b] = np.argmin(cand, axis=0)
             In[b] = cand[In_d[b], np.arange(D)]
-    U = W[K].copy()
-    back_post = []
-    for l in range(r1, L - 1):
-        cand = U[:, None] + trans[l] + pseudo[l + 1][None, :]
-        b = np.argmin(cand, axis=0)
-        back_post.append(b)
-        U = np.where(allowed[l + 1], cand[b, np.arange(D)], np.inf)
-    d = int(np.argmin(U))
-    best = float(U[d])
+    a_out = [0] * L
+    best, d = _pseudo_suffix(W[K], lambda l: trans[l] + pseudo[l + 1][None, :], allowed, r1, a_out)
     if not math.isfinite(best):
         return DPPlan(math.inf, [])
-    a_out = [0] * L
-    for k in range(L - 1, r1, -1):
-        a_out[k] = d
-        d = int(back_post[k - r1 - 1][d])
     segments = []
     pos, e = K, d
     while pos > 0:
@@ -352,11 +357,7 @@ def segment_dp(params: LatencyParams, mbs: int, objective: str = "latency", *, b
         prev = int(In_d[a, e])
         pos, e = a, prev
     segments.reverse()
-    d = e if r0 > 0 else segments[0][2]
-    for k in range(r0 - 1, -1, -1):
-        a_out[k] = d
-        if k > 0:
-            d = int(back_pre[k - 1][d])
+    _pseudo_prefix(back_pre, r0, e, a_out)
     bundles = []
     for a, b, e in segments:
         f = _best_frequency(bundle[e], a, b, M)
