@@ -60,15 +60,23 @@ def device_energy_J(params: LatencyParams, assignment: list[int], freq: list[int
     model Eqs. (8.5)-(8.6)); 0 for transfers when d has no radio."""
     bl = params.bundles
     e = sum(bl.energy_J[(i, j, dd, freq[dd])] for i, j, dd in runs(params, assignment) if dd == d)
+    return float(e + comm_energy_J(params, assignment, d))
+
+
+def comm_energy_J(params: LatencyParams, assignment: list[int], d: int) -> float:
+    """E^x_d of one inference (Eq. (8.4)): d's uploads and downloads at the radio powers of
+    Eqs. (8.5)-(8.6); 0 when d has no radio."""
     radio = params.radios[d] if params.radios else None
-    if radio is not None:
-        bw, tx = params.bandwidth_Bps, params.comm_s
-        for l in range(len(assignment) - 1):
-            s, r = assignment[l], assignment[l + 1]
-            if s == d and r != d:
-                e += radio.upload_power_W(bw[s, r]) * tx[l, s, r]
-            if r == d and s != d:
-                e += radio.download_power_W(bw[s, r]) * tx[l, s, r]
+    if radio is None:
+        return 0.0
+    e = 0.0
+    bw, tx = params.bandwidth_Bps, params.comm_s
+    for l in range(len(assignment) - 1):
+        s, r = assignment[l], assignment[l + 1]
+        if s == d and r != d:
+            e += radio.upload_power_W(bw[s, r]) * tx[l, s, r]
+        if r == d and s != d:
+            e += radio.download_power_W(bw[s, r]) * tx[l, s, r]
     return float(e)
 
 

@@ -24,37 +24,20 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
 from layerplan.errors import ConfigError, SolverError
+from layerplan.solve import SolveResult
 
 
 class UnsupportedComposition(ConfigError):
     pass
 
 
-@dataclass
-class DirectResult:
-    solver: str
-    status: str
-    termination: str
-    objective: float
-    bound: float | None
-    gap: float | None
-    solve_s: float
-    solver_version: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def mip_gap(self):
-        return self.gap
-
-    @property
-    def dual_bound(self):
-        return self.bound
+DirectResult = SolveResult  # the same record as a Pyomo solve's (layerplan.solve)
 
 
 class _Cols:

@@ -206,7 +206,7 @@ def plan_record(scenario, params: LatencyParams, comp, assignment: list[int], bu
         latency = plan_latency_s(p, a, preload="preload" in names)
         latency = {k: latency[k] for k in ("compute", "communication", "weight")}
     else:
-        from layerplan.bundle_eval import actual_latency_s
+        from layerplan.bundle_eval import actual_latency_s, comm_energy_J
         from layerplan.profiles import profile_count, profile_count_eq_7_6
 
         bl = p.bundles
@@ -242,7 +242,7 @@ def plan_record(scenario, params: LatencyParams, comp, assignment: list[int], bu
             for d in _energy_devices(p):
                 k = p.devices.index(d)
                 ec = float(sum(bl.energy_J[b] for b in bundles if b[2] == k))  # Eq. (8.3)
-                ex = _comm_energy(p, a, k)  # Eq. (8.4) with Eqs. (8.5)-(8.6)
+                ex = comm_energy_J(p, a, k)  # Eq. (8.4) with Eqs. (8.5)-(8.6)
                 energy[d] = {"compute": ec, "communication": float(ex), "total": float(ec + ex)}
             reports["freddi"] = {"frequency": {d: bl.freqs[p.devices.index(d)][f] for d, f in freq.items()},
                                  "energy_J": energy}
@@ -277,22 +277,6 @@ def plan_record(scenario, params: LatencyParams, comp, assignment: list[int], bu
     if rec["objective_bound"] is None:
         rec["objective_bound"] = rec["objective"]
     return rec
-
-
-def _comm_energy(p, a, k) -> float:
-    """Eq. (8.4) of device k with Eqs. (8.5)-(8.6)."""
-    radio = p.radios[k] if p.radios else None
-    if radio is None:
-        return 0.0
-    e = 0.0
-    bw, tx = p.bandwidth_Bps, p.comm_s
-    for l in range(len(a) - 1):
-        s, r = a[l], a[l + 1]
-        if s == k and r != k:
-            e += radio.upload_power_W(bw[s, r]) * tx[l, s, r]
-        if r == k and s != k:
-            e += radio.download_power_W(bw[s, r]) * tx[l, s, r]
-    return float(e)
 
 
 def _direct_supported(comp) -> str | None:
