@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from layerplan.api import solve_scenario
@@ -71,8 +71,9 @@ def check_oracle(sc, p, form, objective, model):
     assert ref["method"] == "milp"
     comp = compose(form, None, objective, model)
     a, bundles = plan_of(ref, p)
-    rec = finalize_record(plan_record(sc, p, comp, a, bundles, method="milp", objective_bound=ref["objective_bound"],
-                                      mip_gap=ref["mip_gap"]))
+    # the solver's own verdict: a gap HiGHS' tolerances leave unproven (above 1e-9) is "feasible"
+    rec = finalize_record(plan_record(sc, p, comp, a, bundles, method="milp", status=ref["status"],
+                                      objective_bound=ref["objective_bound"], mip_gap=ref["mip_gap"]))
     assert_same(strip(rec), strip(ref))
     return ref
 
@@ -98,6 +99,8 @@ def test_record_of_the_milp_plan_equals_collect_base(seed, n, d, preload, memory
        n_freq=st.integers(1, 2), ceiling=st.booleans(), memory=st.booleans(),
        objective=st.sampled_from(["latency", "energy"]), dform=st.sampled_from(["flow", "thesis"]),
        lin=st.sampled_from(["flow", "and"]))
+# HiGHS stops at a 5e-6 gap here (its tolerances): the Pyomo record says "feasible"
+@example(seed=1, n=3, d=2, mbs=2, n_freq=1, ceiling=False, memory=True, objective="latency", dform="flow", lin="and")
 def test_record_of_the_milp_plan_equals_collect_bundles(seed, n, d, mbs, n_freq, ceiling, memory, objective, dform,
                                                         lin):
     sc, ps = make_case(seed, n, d, n_freq, memory=memory)
