@@ -8,7 +8,6 @@ a multirun the failing job is recorded and the sweep goes on).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -50,7 +49,7 @@ _register_resolvers()
 def run_job(cfg, output_dir: Path, *, multirun: bool = False, notes: list[str] | None = None) -> dict[str, Any]:
     """Solve one configured scenario; always writes result.json; returns the record.
     ``notes``: defaults the config chose for the user (printed before the plan, recorded)."""
-    from layerplan.results import format_plan, to_jsonable
+    from layerplan.results import format_plan, to_jsonable, write_json
 
     started_ms = int(time.time() * 1000)  # a multirun job's MLflow start (a single run's: its process start)
     output_dir = Path(output_dir).absolute()  # printed and recorded: usable from any folder
@@ -74,7 +73,7 @@ def run_job(cfg, output_dir: Path, *, multirun: bool = False, notes: list[str] |
     result["experiment"] = config.get("experiment_name")
     result["output_dir"] = str(output_dir)
     result_path = output_dir / "result.json"
-    result_path.write_text(json.dumps(to_jsonable(result), indent=2))
+    write_json(result_path, to_jsonable(result), indent=2)
     if error is None and cfg.get("print_plan", True):
         if notes:
             from layerplan.config_check import describe_defaults
@@ -105,12 +104,12 @@ def _run_runner(config, cfg, output_dir: Path) -> dict[str, Any]:
     """Call ``runner`` (``module.function(cfg, output_dir)``) and write its result.json."""
     import importlib
 
-    from layerplan.results import to_jsonable
+    from layerplan.results import to_jsonable, write_json
 
     mod, _, fn = str(config["runner"]).rpartition(".")
     result = getattr(importlib.import_module(mod), fn)(cfg, output_dir)
     result["experiment"] = config.get("experiment_name")
-    (output_dir / "result.json").write_text(json.dumps(to_jsonable(result), indent=2))
+    write_json(output_dir / "result.json", to_jsonable(result), indent=2)
     return result
 
 

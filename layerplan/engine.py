@@ -332,9 +332,9 @@ def _write_job(job: Job, record: dict) -> None:
         (job.dir / "traceback.txt").write_text(record["traceback"])
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: 10x the pure-Python one
     (job.dir / "config.yaml").write_text(yaml.dump(job.config or {}, Dumper=dumper, sort_keys=False))
-    from layerplan.results import to_jsonable
+    from layerplan.results import to_jsonable, write_json
 
-    (job.dir / "result.json").write_text(json.dumps(to_jsonable(rec), indent=2))
+    write_json(job.dir / "result.json", to_jsonable(rec), indent=2)
     job.record = rec
 
 

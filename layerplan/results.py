@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -156,6 +157,26 @@ def format_plan(result: dict[str, Any]) -> str:
         "time (s): build {build:.3f}  solve {solve:.3f}".format(**result["timing_s"]),
     ]
     return "\n".join(lines)
+
+
+def write_json(path, obj, **dumps_kwargs) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (a temporary file beside it, then a
+    rename): a process killed while writing (Ctrl-C, SIGKILL of a sweep) leaves the old
+    file or the new one, never a truncated result.json."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    text = json.dumps(obj, **dumps_kwargs)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def to_jsonable(obj):

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -34,7 +33,9 @@ def run_job(cfg: dict, output_dir: Path, *, multirun: bool = False) -> dict:
         result = {"status": "error", "error": exc.one_line(), "error_type": type(exc).__name__}
     result["experiment"] = cfg.get("experiment_name")
     result["output_dir"] = str(output_dir)
-    (output_dir / "result.json").write_text(json.dumps(result, indent=2, default=str))
+    from layerplan.results import write_json
+
+    write_json(output_dir / "result.json", result, indent=2, default=str)
     if error is not None:
         print(f"layerplan: error: {error.one_line()}", file=sys.stderr)
         if not multirun:

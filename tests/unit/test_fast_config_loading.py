@@ -74,3 +74,4 @@ def test_cached_sources_compose_the_same_config_every_time():
     first.dnn.name = "changed"
     for _ in range(3):
         assert OmegaConf.to_container(compose(overrides)) == want
+
